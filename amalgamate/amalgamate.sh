@@ -1,0 +1,38 @@
+#!/bin/sh
+# Concatenate the modules, in this order, into hl_net.h. Each module is wrapped in banners so
+# the generated file can be read, and split back, by module. Usage: amalgamate.sh OUT
+set -eu
+here=$(cd "$(dirname "$0")" && pwd)
+out=${1:-hl_net.h}
+modules="
+manual.h
+api.h
+prelude.c
+errors.c
+arena.c
+clock_random.c
+sha1_base64.c
+utf8.c
+url.c
+sys.c
+ws_frame.c
+ws_handshake.c
+ws_proto.c
+driver.c
+impl_end.c
+license.h
+"
+tmp="$out.tmp.$$"
+{
+    for m in $modules; do
+        case $m in
+        manual.h | license.h) cat "$here/$m" ;;
+        *)
+            printf '/* ==== begin %s ==== */\n' "$m"
+            cat "$here/$m"
+            printf '/* ==== end %s ==== */\n' "$m"
+            ;;
+        esac
+    done
+} >"$tmp"
+mv "$tmp" "$out"

@@ -1,0 +1,328 @@
+#ifndef HL_NET_H
+#define HL_NET_H
+
+/* The implementation needs POSIX declarations that strict -std=c99 hides; they must be asked for
+   before the first system header, so include hl_net.h first in the implementation file (or build
+   with -D_POSIX_C_SOURCE=200809L). */
+#if defined(HL_NET_IMPLEMENTATION) && !defined(_WIN32) && !defined(_POSIX_C_SOURCE) && !defined(__APPLE__)
+#define _POSIX_C_SOURCE 200809L
+#endif
+#if defined(_WIN32) && !defined(_WIN32_WINNT)
+#define _WIN32_WINNT 0x0600 /* WSAPoll */
+#endif
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define HL_NET_VERSION_MAJOR 0
+#define HL_NET_VERSION_MINOR 1
+#define HL_NET_VERSION_PATCH 0
+#define HL_NET_VERSION "0.1.0"
+
+/* Compile-time switches (0/1). TLS needs BearSSL: -I/usr/include/bearssl -lbearssl. */
+#ifdef HL_CONFIG_HEADER
+#include HL_CONFIG_HEADER
+#endif
+#ifndef HL_ENABLE_TLS
+#define HL_ENABLE_TLS 0
+#endif
+
+#ifdef HL_NET_STATIC
+#if defined(__GNUC__) || defined(__clang__)
+#define HL_API static __attribute__((unused))
+#else
+#define HL_API static
+#endif
+#else
+#define HL_API extern
+#endif
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ---- results ------------------------------------------------------------------------------ */
+
+/* Every call returns HL_OK or a negative code; codes are grouped by class in steps of 10. */
+typedef enum hl_result {
+    HL_OK = 0,
+    /* usage */
+    HL_E_INVALID = -1,          /* a NULL or out-of-range argument */
+    HL_E_BAD_URL = -2,          /* the URL does not parse (detail says where) */
+    HL_E_STATE = -3,            /* the call does not fit the connection's state */
+    HL_E_UNSUPPORTED = -4,      /* built without the feature (e.g. wss:// with HL_ENABLE_TLS 0) */
+    HL_E_BAD_HANDLE = -5,       /* a handle that is closed or was never issued */
+    /* limits */
+    HL_E_NO_MEMORY = -10,       /* the block given to hl_ctx_init is smaller than hl_ctx_size */
+    HL_E_POOL_EMPTY = -11,      /* every connection slot is in use (config.max_connections) */
+    HL_E_QUEUE_FULL = -12,      /* the send queue has no room (config.send_queue_size) */
+    HL_E_MSG_TOO_BIG = -13,     /* a message over config.max_message_size (close 1009) */
+    HL_E_HEADER_TOO_BIG = -14,  /* handshake headers over config.max_header_size */
+    /* timeouts */
+    HL_E_CONNECT_TIMEOUT = -20,
+    HL_E_HANDSHAKE_TIMEOUT = -21,
+    HL_E_CLOSE_TIMEOUT = -22,   /* the peer did not finish the closing handshake in time */
+    /* network */
+    HL_E_DNS = -30,             /* the host name did not resolve */
+    HL_E_CONNECT_REFUSED = -31,
+    HL_E_CONNECT = -32,         /* any other connect failure (unreachable, ...) */
+    HL_E_IO = -33,              /* a send/recv failure; errno in the last error */
+    HL_E_RESET = -34,           /* the peer reset the TCP connection */
+    HL_E_EOF = -35,             /* the peer closed TCP without a WebSocket close frame */
+    /* TLS */
+    HL_E_TLS = -40,
+    HL_E_TLS_CERT = -41,
+    /* protocol */
+    HL_E_HANDSHAKE = -50,       /* the server refused the upgrade (HTTP status in last error) */
+    HL_E_PROTOCOL = -51,        /* the peer broke RFC 6455 (close 1002) */
+    HL_E_BAD_UTF8 = -52,        /* invalid UTF-8 in a text message or close reason (close 1007) */
+    HL_E_HTTP_PROTOCOL = -53,   /* a malformed HTTP response */
+    HL_E_CLOSED = -54,          /* the connection is closing or closed */
+    /* policy */
+    HL_E_RATE_LIMITED = -60,
+    HL_E_CIRCUIT_OPEN = -61
+} hl_result;
+
+/* A short fixed description of a result code ("connection refused"); never NULL. */
+HL_API const char *hl_result_str(int result);
+/* The enum name of a result code ("HL_E_CONNECT_REFUSED"); never NULL. */
+HL_API const char *hl_result_name(int result);
+
+/* ---- platform types ----------------------------------------------------------------------- */
+
+#if defined(_WIN32)
+typedef uintptr_t hl_socket; /* a Winsock SOCKET */
+#define HL_INVALID_SOCKET (~(hl_socket)0)
+#else
+typedef int hl_socket;
+#define HL_INVALID_SOCKET (-1)
+#endif
+
+/* A resolved socket address (a struct sockaddr_in or sockaddr_in6 as bytes). */
+typedef struct hl_addr {
+    unsigned char bytes[28];
+    uint32_t len;
+} hl_addr;
+
+/* ---- callbacks in the configuration ------------------------------------------------------- */
+
+/* Monotonic time in nanoseconds. Default: CLOCK_MONOTONIC / QueryPerformanceCounter. */
+typedef uint64_t (*hl_clock_fn)(void *user);
+/* Fill buf with len unpredictable bytes; return 0, or non-zero on failure.
+   Default: getrandom()/ /dev/urandom / BCryptGenRandom. */
+typedef int (*hl_entropy_fn)(void *user, void *buf, size_t len);
+/* Resolve host:port into at most max addresses, in the order to try; return how many were
+   written, or a negative hl_result (HL_E_DNS). Default: getaddrinfo (it blocks). */
+typedef int (*hl_resolve_fn)(void *user, const char *host, uint16_t port, hl_addr *out, int max);
+
+typedef enum hl_log_level {
+    HL_LOG_ERROR = 1,
+    HL_LOG_WARN = 2,
+    HL_LOG_INFO = 3,
+    HL_LOG_DEBUG = 4
+} hl_log_level;
+/* conn_id is the connection's handle id (0 for the context). msg is valid during the call. */
+typedef void (*hl_log_fn)(void *user, hl_log_level level, uint32_t conn_id, const char *msg);
+
+/* ---- configuration ------------------------------------------------------------------------ */
+
+/* Zero in any field means the default given beside it; hl_config_resolve shows the result. */
+typedef struct hl_config {
+    uint32_t max_connections;      /* 4: connection slots carved from the block */
+    uint32_t max_message_size;     /* 1 MiB: largest message received; past it close 1009 */
+    uint32_t read_chunk_size;      /* 16 KiB: receive buffer room beyond one whole message */
+    uint32_t send_queue_size;      /* 256 KiB: bytes of framed messages waiting for the socket */
+    uint32_t max_header_size;      /* 8 KiB: handshake request and response headers */
+    uint32_t connect_timeout_ms;   /* 10000: TCP connect, per address tried */
+    uint32_t handshake_timeout_ms; /* 10000: from TCP connected to the 101 response */
+    uint32_t close_timeout_ms;     /* 5000: closing handshake and the server's TCP close */
+    hl_log_level log_level;        /* HL_LOG_INFO: the most detailed level passed to log */
+    hl_clock_fn clock;             /* monotonic clock */
+    hl_entropy_fn entropy;         /* OS random bytes (masking keys, Sec-WebSocket-Key) */
+    hl_resolve_fn resolve;         /* name resolution */
+    hl_log_fn log;                 /* NULL: silence */
+    void *user;                    /* passed to clock, entropy, resolve and log */
+} hl_config;
+
+/* Copy in into out with every zero field replaced by its default. in may be NULL. */
+HL_API void hl_config_resolve(const hl_config *in, hl_config *out);
+
+/* ---- context ------------------------------------------------------------------------------ */
+
+typedef struct hl_ctx hl_ctx;
+
+/* Bytes of memory hl_ctx_init needs for this configuration (config may be NULL). */
+HL_API size_t hl_ctx_size(const hl_config *config);
+/* Build a context inside mem (size bytes, any alignment). The library never allocates: all it
+   uses for its whole life is carved from mem here. *out points into mem. */
+HL_API int hl_ctx_init(hl_ctx **out, void *mem, size_t size, const hl_config *config);
+/* Close every socket at once (no closing handshakes); mem may then be reused. */
+HL_API void hl_ctx_shutdown(hl_ctx *ctx);
+/* The effective configuration of a context. */
+HL_API const hl_config *hl_ctx_config(const hl_ctx *ctx);
+
+/* ---- URLs --------------------------------------------------------------------------------- */
+
+typedef enum hl_scheme { HL_SCHEME_WS = 1, HL_SCHEME_WSS, HL_SCHEME_HTTP, HL_SCHEME_HTTPS } hl_scheme;
+
+#define HL_URL_MAX_HOST 255
+#define HL_URL_MAX_TARGET 2048
+
+typedef struct hl_url {
+    hl_scheme scheme;
+    uint16_t port;                       /* explicit, or 80/443 from the scheme */
+    int is_ipv6;                         /* host was a bracketed IPv6 literal */
+    char host[HL_URL_MAX_HOST + 1];      /* without brackets; lower case */
+    char target[HL_URL_MAX_TARGET + 1];  /* path and query, at least "/"; no fragment */
+} hl_url;
+
+/* Parse an absolute ws://, wss://, http:// or https:// URL. On failure returns HL_E_BAD_URL and,
+   when detail is not NULL, writes a NUL-terminated reason into it. */
+HL_API int hl_url_parse(const char *url, hl_url *out, char *detail, size_t detail_size);
+
+/* ---- WebSocket connections ---------------------------------------------------------------- */
+
+/* A connection handle: a slot index and a generation, so a stale handle is detected. */
+typedef struct hl_ws {
+    uint32_t id;
+} hl_ws;
+
+typedef enum hl_state {
+    HL_STATE_IDLE = 0,
+    HL_STATE_RESOLVING,
+    HL_STATE_CONNECTING,
+    HL_STATE_TLS_HANDSHAKE,
+    HL_STATE_UPGRADING,
+    HL_STATE_OPEN,
+    HL_STATE_CLOSING,
+    HL_STATE_CLOSED
+} hl_state;
+
+HL_API const char *hl_state_str(hl_state state);
+
+typedef enum hl_event_type {
+    HL_EV_STATE = 1, /* state and prev_state; result says why when the change is a failure */
+    HL_EV_OPEN,      /* the handshake succeeded; protocol is the chosen subprotocol or "" */
+    HL_EV_MESSAGE,   /* a whole message: data/len, is_text */
+    HL_EV_PONG,      /* a pong arrived: data/len is its payload */
+    HL_EV_ERROR,     /* result and detail; for a refused handshake http_status and data/len
+                        (the body, up to what the receive buffer held) */
+    HL_EV_CLOSE      /* close_code, reason, close_origin; the handle is dead after this */
+} hl_event_type;
+
+typedef enum hl_close_origin {
+    HL_CLOSE_BY_PEER = 1,  /* the server sent the first close frame */
+    HL_CLOSE_BY_LOCAL,     /* hl_ws_close was called */
+    HL_CLOSE_BY_ERROR      /* the library failed the connection (result says why) */
+} hl_close_origin;
+
+typedef struct hl_event {
+    hl_event_type type;
+    hl_ws ws;
+    void *user;                 /* hl_ws_desc.user */
+    hl_state state, prev_state; /* HL_EV_STATE */
+    int result;                 /* HL_EV_ERROR, HL_EV_CLOSE, HL_EV_STATE: an hl_result */
+    const char *detail;         /* NUL-terminated, never NULL */
+    const unsigned char *data;  /* MESSAGE, PONG, ERROR: valid only during the callback */
+    size_t len;
+    int is_text;                /* MESSAGE */
+    int close_code;             /* CLOSE: 1005 when the peer sent none, 1006 when no close frame */
+    const char *reason;         /* CLOSE: NUL-terminated close reason */
+    hl_close_origin close_origin;
+    int http_status;            /* ERROR for HL_E_HANDSHAKE */
+    const char *protocol;       /* OPEN */
+} hl_event;
+
+typedef void (*hl_event_fn)(hl_ctx *ctx, const hl_event *ev);
+
+typedef struct hl_header {
+    const char *name;
+    const char *value;
+} hl_header;
+/* Asked on every connect: write up to max headers into out and return how many, or a negative
+   hl_result to abort the attempt. The strings need to stay valid only until it returns. */
+typedef int (*hl_headers_fn)(void *user, hl_header *out, int max);
+
+#define HL_MAX_EXTRA_HEADERS 16
+
+typedef struct hl_ws_desc {
+    const char *url;           /* ws:// or wss:// */
+    const char *subprotocols;  /* offered in order, comma separated ("chat, superchat"), or NULL */
+    hl_headers_fn headers;     /* extra handshake headers, or NULL */
+    void *headers_user;
+    hl_event_fn on_event;      /* required */
+    void *user;                /* returned in every event */
+} hl_ws_desc;
+
+/* Start a connection. The URL and headers are checked now (HL_E_BAD_URL, HL_E_UNSUPPORTED);
+   the connection proceeds inside hl_poll and reports through on_event. */
+HL_API int hl_ws_connect(hl_ctx *ctx, const hl_ws_desc *desc, hl_ws *out);
+
+typedef enum hl_msg_type { HL_MSG_TEXT = 1, HL_MSG_BINARY = 2 } hl_msg_type;
+
+/* Queue a whole message. Text must be valid UTF-8 (HL_E_BAD_UTF8 otherwise). HL_E_QUEUE_FULL
+   when the send queue lacks room: nothing was queued, try again after hl_poll. */
+HL_API int hl_ws_send(hl_ctx *ctx, hl_ws ws, hl_msg_type type, const void *data, size_t len);
+/* Queue one fragment of a message; the first call fixes the type, final=1 ends the message.
+   UTF-8 is checked across fragments; control frames may be sent between fragments. */
+HL_API int hl_ws_send_fragment(hl_ctx *ctx, hl_ws ws, hl_msg_type type, const void *data,
+                               size_t len, int final);
+/* Queue a ping (payload at most 125 bytes); the answer arrives as HL_EV_PONG. */
+HL_API int hl_ws_ping(hl_ctx *ctx, hl_ws ws, const void *data, size_t len);
+/* Start the closing handshake. code 0 sends a close frame without a code; otherwise 1000-4999
+   as RFC 6455 7.4 allows; reason (may be NULL) at most 123 bytes of UTF-8. */
+HL_API int hl_ws_close(hl_ctx *ctx, hl_ws ws, int code, const char *reason);
+/* Close the socket now without a closing handshake (HL_EV_CLOSE follows with code 1006). */
+HL_API int hl_ws_abort(hl_ctx *ctx, hl_ws ws);
+HL_API hl_state hl_ws_state(hl_ctx *ctx, hl_ws ws);
+/* Bytes free in the send queue now. */
+HL_API size_t hl_ws_send_room(hl_ctx *ctx, hl_ws ws);
+
+typedef struct hl_ws_stats {
+    uint64_t msgs_in, bytes_in, msgs_out, bytes_out; /* bytes count payload */
+    uint64_t pings_in, pongs_in, pings_out;
+    uint64_t pongs_coalesced;    /* pings answered by a later pong only (RFC 6455 5.5.3) */
+    uint64_t send_queue_peak;    /* high-water mark of the send queue in bytes */
+} hl_ws_stats;
+HL_API int hl_ws_stats_get(hl_ctx *ctx, hl_ws ws, hl_ws_stats *out);
+
+/* What ended (or is ending) a connection, with the details the event carried. */
+typedef struct hl_error_info {
+    int result;           /* hl_result */
+    int sys_errno;        /* errno / WSAGetLastError of a failed system call, else 0 */
+    int http_status;      /* of a refused handshake, else 0 */
+    int close_code;       /* close code sent or received, else 0 */
+    char detail[160];
+} hl_error_info;
+HL_API int hl_ws_last_error(hl_ctx *ctx, hl_ws ws, hl_error_info *out);
+
+/* ---- the poll loop ------------------------------------------------------------------------ */
+
+/* Wait at most timeout_ms (-1: until the next deadline or readiness) and then do all work that
+   is ready, calling event callbacks. Never sleeps past the earliest deadline of the context.
+   Returns the number of events delivered, or a negative hl_result. */
+HL_API int hl_poll(hl_ctx *ctx, int timeout_ms);
+
+/* For foreign event loops (epoll, kqueue, a frame loop): list the sockets and what each waits
+   for, sleep as your loop likes (at most hl_next_timeout), then hand back the readiness. */
+#define HL_POLLIN 1u
+#define HL_POLLOUT 2u
+#define HL_POLLERR 4u
+typedef struct hl_pollfd {
+    hl_socket fd;
+    unsigned events;  /* HL_POLLIN | HL_POLLOUT wanted */
+    unsigned revents; /* filled by the caller before hl_process */
+} hl_pollfd;
+/* Write up to max entries; returns how many sockets are live (may exceed max). */
+HL_API int hl_pollfds(hl_ctx *ctx, hl_pollfd *fds, int max);
+/* Milliseconds until the earliest deadline: 0 when work is due now, -1 when there is none. */
+HL_API int hl_next_timeout(hl_ctx *ctx);
+/* Process the readiness in fds (n may be 0 to run due timers only) and all due work.
+   Returns the number of events delivered, or a negative hl_result. */
+HL_API int hl_process(hl_ctx *ctx, const hl_pollfd *fds, int n);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* HL_NET_H */

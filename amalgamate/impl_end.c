@@ -1,0 +1,1 @@
+#endif /* HL_NET_IMPLEMENTATION */

@@ -1,0 +1,2885 @@
+/* hl_net.h - a poll-driven WebSocket (RFC 6455) client for C99, in one header.
+   Version 0.1.0. MIT licence (at the end of this file).
+
+   GENERATED from amalgamate/ by amalgamate/amalgamate.sh: edit the modules, not this file.
+
+   Do this:
+       #define HL_NET_IMPLEMENTATION
+   before you include this file in *one* C or C++ file to create the implementation. Every other
+   file includes it plainly. Add HL_NET_STATIC as well to make every function static.
+
+QUICK START
+   A complete subscriber: connects, sends one message, prints what arrives until the server
+   closes.
+
+       #define HL_NET_IMPLEMENTATION
+       #include "hl_net.h"
+       #include <stdio.h>
+
+       static void on_event(hl_ctx *ctx, const hl_event *ev)
+       {
+           switch (ev->type) {
+           case HL_EV_OPEN:
+               hl_ws_send(ctx, ev->ws, HL_MSG_TEXT, "{\"method\":\"ping\"}", 17);
+               break;
+           case HL_EV_MESSAGE:
+               printf("%.*s\n", (int)ev->len, (const char *)ev->data);
+               break;
+           case HL_EV_ERROR:
+               fprintf(stderr, "error: %s\n", ev->detail);
+               break;
+           case HL_EV_CLOSE:
+               *(int *)ev->user = 1;
+               break;
+           default:
+               break;
+           }
+       }
+
+       int main(void)
+       {
+           static unsigned char mem[4 << 20];
+           hl_config cfg = {0};
+           hl_ctx *ctx;
+           hl_ws_desc desc = {0};
+           hl_ws ws;
+           int done = 0;
+           cfg.max_connections = 1;
+           if (hl_ctx_size(&cfg) > sizeof mem || hl_ctx_init(&ctx, mem, sizeof mem, &cfg)) return 1;
+           desc.url = "ws://127.0.0.1:8080/echo";
+           desc.on_event = on_event;
+           desc.user = &done;
+           if (hl_ws_connect(ctx, &desc, &ws) != HL_OK) return 1;
+           while (!done) hl_poll(ctx, 1000);
+           hl_ctx_shutdown(ctx);
+           return 0;
+       }
+
+   Build: cc app.c (plain ws://). With TLS: -DHL_ENABLE_TLS=1 -I/usr/include/bearssl -lbearssl.
+
+MEMORY MODEL
+   The library never calls malloc, calloc, realloc or free. hl_ctx_size(&cfg) says how many bytes
+   a configuration needs; hl_ctx_init carves that block once into fixed pools and never asks for
+   more. Per connection it holds a receive buffer of max_message_size + read_chunk_size bytes
+   (a whole message is assembled there and handed to you in place, zero-copy) and a send queue of
+   send_queue_size bytes. With the defaults (1 MiB messages, 16 KiB chunk, 256 KiB queue) that is
+   about 1.3 MiB per connection. Running out of a pool is an error code (HL_E_POOL_EMPTY,
+   HL_E_QUEUE_FULL), never a crash and never growth. The default resolver, getaddrinfo, may
+   allocate inside libc; pass your own config.resolve to avoid even that.
+
+THREADING
+   None. The library creates no threads and takes no locks. One context belongs to one thread at
+   a time; use one context per thread if you have several.
+
+POLL-LOOP INTEGRATION
+   Simplest: call hl_poll(ctx, timeout_ms) in your loop. It sleeps at most until the earliest
+   deadline of the context (connect, handshake and close timeouts) and never past timeout_ms, then
+   does all ready work and calls your callbacks. An idle context uses no CPU.
+   With your own loop (epoll, kqueue, a game frame): hl_pollfds lists the sockets and the events
+   each wants, hl_next_timeout gives the milliseconds to the next deadline, and after your wait
+   hl_process(ctx, fds, n) takes the readiness you observed (n = 0 just runs due timers).
+   Callbacks run only inside hl_poll / hl_process. Inside a callback you may send, close or
+   abort, but not call hl_poll or hl_process.
+   Outside hl_poll, hl_ws_send writes to the socket at once when it can (latency first); what
+   does not fit waits in the send queue and goes out in later polls.
+
+CONNECTION LIFECYCLE
+   IDLE -> RESOLVING -> CONNECTING -> UPGRADING -> OPEN -> CLOSING -> CLOSED
+   Every change is an HL_EV_STATE event. A failure is an HL_EV_ERROR (result + detail) and every
+   connection ends with exactly one HL_EV_CLOSE (code, reason, who closed); the handle is dead
+   after that callback returns. Each resolved address is tried in turn (IPv4 and IPv6).
+
+LIMITS AND BACKPRESSURE
+   Receive: a message over max_message_size fails the connection with close 1009. Text is checked
+   as UTF-8 as it arrives and fails at the first bad byte (1007). Send: hl_ws_send returns
+   HL_E_QUEUE_FULL when the message does not fit the send queue; nothing was queued, so send it
+   again after a poll (hl_ws_send_room tells the room). Pongs and the close frame use a small
+   reserve of the queue, so a full queue never blocks the protocol; when pings pile up faster
+   than the socket drains, only the newest is answered (RFC 6455 5.5.3), counted in
+   hl_ws_stats.pongs_coalesced.
+
+CONFIGURATION
+   hl_config, zero meaning default (hl_config_resolve shows the effective values):
+       max_connections       4          connection slots
+       max_message_size      1 MiB      largest message received
+       read_chunk_size       16 KiB     receive room beyond one message (min 1 KiB)
+       send_queue_size       256 KiB    framed bytes waiting for the socket
+       max_header_size       8 KiB      handshake request and response headers (min 256)
+       connect_timeout_ms    10000      per address tried
+       handshake_timeout_ms  10000      TCP connected to 101 received
+       close_timeout_ms      5000       closing handshake and the server's TCP close
+       log_level             INFO       most detailed level passed to log
+       clock, entropy, resolve, log, user   callbacks (monotonic ns clock, OS randomness,
+                                            getaddrinfo, silence)
+   Compile time: HL_ENABLE_TLS (0), HL_NET_STATIC, HL_CONFIG_HEADER, and the hooks HL_ASSERT,
+   HL_MEMCPY, HL_MEMMOVE, HL_MEMSET.
+
+ERRORS
+   Every call returns HL_OK (0) or a negative hl_result; hl_result_str and hl_result_name describe
+   one. Events carry the result and a detail string; hl_ws_last_error gives errno, HTTP status and
+   close code as well. When the server refuses the upgrade, HL_EV_ERROR has the HTTP status and
+   the response body.
+
+LIMITATIONS
+   wss:// needs HL_ENABLE_TLS (TLS is the next milestone; the Windows build has no TLS yet).
+   No permessage-deflate. Name resolution uses blocking getaddrinfo unless a resolver hook is set.
+*/
+/* ==== begin api.h ==== */
+#ifndef HL_NET_H
+#define HL_NET_H
+
+/* The implementation needs POSIX declarations that strict -std=c99 hides; they must be asked for
+   before the first system header, so include hl_net.h first in the implementation file (or build
+   with -D_POSIX_C_SOURCE=200809L). */
+#if defined(HL_NET_IMPLEMENTATION) && !defined(_WIN32) && !defined(_POSIX_C_SOURCE) && !defined(__APPLE__)
+#define _POSIX_C_SOURCE 200809L
+#endif
+#if defined(_WIN32) && !defined(_WIN32_WINNT)
+#define _WIN32_WINNT 0x0600 /* WSAPoll */
+#endif
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define HL_NET_VERSION_MAJOR 0
+#define HL_NET_VERSION_MINOR 1
+#define HL_NET_VERSION_PATCH 0
+#define HL_NET_VERSION "0.1.0"
+
+/* Compile-time switches (0/1). TLS needs BearSSL: -I/usr/include/bearssl -lbearssl. */
+#ifdef HL_CONFIG_HEADER
+#include HL_CONFIG_HEADER
+#endif
+#ifndef HL_ENABLE_TLS
+#define HL_ENABLE_TLS 0
+#endif
+
+#ifdef HL_NET_STATIC
+#if defined(__GNUC__) || defined(__clang__)
+#define HL_API static __attribute__((unused))
+#else
+#define HL_API static
+#endif
+#else
+#define HL_API extern
+#endif
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ---- results ------------------------------------------------------------------------------ */
+
+/* Every call returns HL_OK or a negative code; codes are grouped by class in steps of 10. */
+typedef enum hl_result {
+    HL_OK = 0,
+    /* usage */
+    HL_E_INVALID = -1,          /* a NULL or out-of-range argument */
+    HL_E_BAD_URL = -2,          /* the URL does not parse (detail says where) */
+    HL_E_STATE = -3,            /* the call does not fit the connection's state */
+    HL_E_UNSUPPORTED = -4,      /* built without the feature (e.g. wss:// with HL_ENABLE_TLS 0) */
+    HL_E_BAD_HANDLE = -5,       /* a handle that is closed or was never issued */
+    /* limits */
+    HL_E_NO_MEMORY = -10,       /* the block given to hl_ctx_init is smaller than hl_ctx_size */
+    HL_E_POOL_EMPTY = -11,      /* every connection slot is in use (config.max_connections) */
+    HL_E_QUEUE_FULL = -12,      /* the send queue has no room (config.send_queue_size) */
+    HL_E_MSG_TOO_BIG = -13,     /* a message over config.max_message_size (close 1009) */
+    HL_E_HEADER_TOO_BIG = -14,  /* handshake headers over config.max_header_size */
+    /* timeouts */
+    HL_E_CONNECT_TIMEOUT = -20,
+    HL_E_HANDSHAKE_TIMEOUT = -21,
+    HL_E_CLOSE_TIMEOUT = -22,   /* the peer did not finish the closing handshake in time */
+    /* network */
+    HL_E_DNS = -30,             /* the host name did not resolve */
+    HL_E_CONNECT_REFUSED = -31,
+    HL_E_CONNECT = -32,         /* any other connect failure (unreachable, ...) */
+    HL_E_IO = -33,              /* a send/recv failure; errno in the last error */
+    HL_E_RESET = -34,           /* the peer reset the TCP connection */
+    HL_E_EOF = -35,             /* the peer closed TCP without a WebSocket close frame */
+    /* TLS */
+    HL_E_TLS = -40,
+    HL_E_TLS_CERT = -41,
+    /* protocol */
+    HL_E_HANDSHAKE = -50,       /* the server refused the upgrade (HTTP status in last error) */
+    HL_E_PROTOCOL = -51,        /* the peer broke RFC 6455 (close 1002) */
+    HL_E_BAD_UTF8 = -52,        /* invalid UTF-8 in a text message or close reason (close 1007) */
+    HL_E_HTTP_PROTOCOL = -53,   /* a malformed HTTP response */
+    HL_E_CLOSED = -54,          /* the connection is closing or closed */
+    /* policy */
+    HL_E_RATE_LIMITED = -60,
+    HL_E_CIRCUIT_OPEN = -61
+} hl_result;
+
+/* A short fixed description of a result code ("connection refused"); never NULL. */
+HL_API const char *hl_result_str(int result);
+/* The enum name of a result code ("HL_E_CONNECT_REFUSED"); never NULL. */
+HL_API const char *hl_result_name(int result);
+
+/* ---- platform types ----------------------------------------------------------------------- */
+
+#if defined(_WIN32)
+typedef uintptr_t hl_socket; /* a Winsock SOCKET */
+#define HL_INVALID_SOCKET (~(hl_socket)0)
+#else
+typedef int hl_socket;
+#define HL_INVALID_SOCKET (-1)
+#endif
+
+/* A resolved socket address (a struct sockaddr_in or sockaddr_in6 as bytes). */
+typedef struct hl_addr {
+    unsigned char bytes[28];
+    uint32_t len;
+} hl_addr;
+
+/* ---- callbacks in the configuration ------------------------------------------------------- */
+
+/* Monotonic time in nanoseconds. Default: CLOCK_MONOTONIC / QueryPerformanceCounter. */
+typedef uint64_t (*hl_clock_fn)(void *user);
+/* Fill buf with len unpredictable bytes; return 0, or non-zero on failure.
+   Default: getrandom()/ /dev/urandom / BCryptGenRandom. */
+typedef int (*hl_entropy_fn)(void *user, void *buf, size_t len);
+/* Resolve host:port into at most max addresses, in the order to try; return how many were
+   written, or a negative hl_result (HL_E_DNS). Default: getaddrinfo (it blocks). */
+typedef int (*hl_resolve_fn)(void *user, const char *host, uint16_t port, hl_addr *out, int max);
+
+typedef enum hl_log_level {
+    HL_LOG_ERROR = 1,
+    HL_LOG_WARN = 2,
+    HL_LOG_INFO = 3,
+    HL_LOG_DEBUG = 4
+} hl_log_level;
+/* conn_id is the connection's handle id (0 for the context). msg is valid during the call. */
+typedef void (*hl_log_fn)(void *user, hl_log_level level, uint32_t conn_id, const char *msg);
+
+/* ---- configuration ------------------------------------------------------------------------ */
+
+/* Zero in any field means the default given beside it; hl_config_resolve shows the result. */
+typedef struct hl_config {
+    uint32_t max_connections;      /* 4: connection slots carved from the block */
+    uint32_t max_message_size;     /* 1 MiB: largest message received; past it close 1009 */
+    uint32_t read_chunk_size;      /* 16 KiB: receive buffer room beyond one whole message */
+    uint32_t send_queue_size;      /* 256 KiB: bytes of framed messages waiting for the socket */
+    uint32_t max_header_size;      /* 8 KiB: handshake request and response headers */
+    uint32_t connect_timeout_ms;   /* 10000: TCP connect, per address tried */
+    uint32_t handshake_timeout_ms; /* 10000: from TCP connected to the 101 response */
+    uint32_t close_timeout_ms;     /* 5000: closing handshake and the server's TCP close */
+    hl_log_level log_level;        /* HL_LOG_INFO: the most detailed level passed to log */
+    hl_clock_fn clock;             /* monotonic clock */
+    hl_entropy_fn entropy;         /* OS random bytes (masking keys, Sec-WebSocket-Key) */
+    hl_resolve_fn resolve;         /* name resolution */
+    hl_log_fn log;                 /* NULL: silence */
+    void *user;                    /* passed to clock, entropy, resolve and log */
+} hl_config;
+
+/* Copy in into out with every zero field replaced by its default. in may be NULL. */
+HL_API void hl_config_resolve(const hl_config *in, hl_config *out);
+
+/* ---- context ------------------------------------------------------------------------------ */
+
+typedef struct hl_ctx hl_ctx;
+
+/* Bytes of memory hl_ctx_init needs for this configuration (config may be NULL). */
+HL_API size_t hl_ctx_size(const hl_config *config);
+/* Build a context inside mem (size bytes, any alignment). The library never allocates: all it
+   uses for its whole life is carved from mem here. *out points into mem. */
+HL_API int hl_ctx_init(hl_ctx **out, void *mem, size_t size, const hl_config *config);
+/* Close every socket at once (no closing handshakes); mem may then be reused. */
+HL_API void hl_ctx_shutdown(hl_ctx *ctx);
+/* The effective configuration of a context. */
+HL_API const hl_config *hl_ctx_config(const hl_ctx *ctx);
+
+/* ---- URLs --------------------------------------------------------------------------------- */
+
+typedef enum hl_scheme { HL_SCHEME_WS = 1, HL_SCHEME_WSS, HL_SCHEME_HTTP, HL_SCHEME_HTTPS } hl_scheme;
+
+#define HL_URL_MAX_HOST 255
+#define HL_URL_MAX_TARGET 2048
+
+typedef struct hl_url {
+    hl_scheme scheme;
+    uint16_t port;                       /* explicit, or 80/443 from the scheme */
+    int is_ipv6;                         /* host was a bracketed IPv6 literal */
+    char host[HL_URL_MAX_HOST + 1];      /* without brackets; lower case */
+    char target[HL_URL_MAX_TARGET + 1];  /* path and query, at least "/"; no fragment */
+} hl_url;
+
+/* Parse an absolute ws://, wss://, http:// or https:// URL. On failure returns HL_E_BAD_URL and,
+   when detail is not NULL, writes a NUL-terminated reason into it. */
+HL_API int hl_url_parse(const char *url, hl_url *out, char *detail, size_t detail_size);
+
+/* ---- WebSocket connections ---------------------------------------------------------------- */
+
+/* A connection handle: a slot index and a generation, so a stale handle is detected. */
+typedef struct hl_ws {
+    uint32_t id;
+} hl_ws;
+
+typedef enum hl_state {
+    HL_STATE_IDLE = 0,
+    HL_STATE_RESOLVING,
+    HL_STATE_CONNECTING,
+    HL_STATE_TLS_HANDSHAKE,
+    HL_STATE_UPGRADING,
+    HL_STATE_OPEN,
+    HL_STATE_CLOSING,
+    HL_STATE_CLOSED
+} hl_state;
+
+HL_API const char *hl_state_str(hl_state state);
+
+typedef enum hl_event_type {
+    HL_EV_STATE = 1, /* state and prev_state; result says why when the change is a failure */
+    HL_EV_OPEN,      /* the handshake succeeded; protocol is the chosen subprotocol or "" */
+    HL_EV_MESSAGE,   /* a whole message: data/len, is_text */
+    HL_EV_PONG,      /* a pong arrived: data/len is its payload */
+    HL_EV_ERROR,     /* result and detail; for a refused handshake http_status and data/len
+                        (the body, up to what the receive buffer held) */
+    HL_EV_CLOSE      /* close_code, reason, close_origin; the handle is dead after this */
+} hl_event_type;
+
+typedef enum hl_close_origin {
+    HL_CLOSE_BY_PEER = 1,  /* the server sent the first close frame */
+    HL_CLOSE_BY_LOCAL,     /* hl_ws_close was called */
+    HL_CLOSE_BY_ERROR      /* the library failed the connection (result says why) */
+} hl_close_origin;
+
+typedef struct hl_event {
+    hl_event_type type;
+    hl_ws ws;
+    void *user;                 /* hl_ws_desc.user */
+    hl_state state, prev_state; /* HL_EV_STATE */
+    int result;                 /* HL_EV_ERROR, HL_EV_CLOSE, HL_EV_STATE: an hl_result */
+    const char *detail;         /* NUL-terminated, never NULL */
+    const unsigned char *data;  /* MESSAGE, PONG, ERROR: valid only during the callback */
+    size_t len;
+    int is_text;                /* MESSAGE */
+    int close_code;             /* CLOSE: 1005 when the peer sent none, 1006 when no close frame */
+    const char *reason;         /* CLOSE: NUL-terminated close reason */
+    hl_close_origin close_origin;
+    int http_status;            /* ERROR for HL_E_HANDSHAKE */
+    const char *protocol;       /* OPEN */
+} hl_event;
+
+typedef void (*hl_event_fn)(hl_ctx *ctx, const hl_event *ev);
+
+typedef struct hl_header {
+    const char *name;
+    const char *value;
+} hl_header;
+/* Asked on every connect: write up to max headers into out and return how many, or a negative
+   hl_result to abort the attempt. The strings need to stay valid only until it returns. */
+typedef int (*hl_headers_fn)(void *user, hl_header *out, int max);
+
+#define HL_MAX_EXTRA_HEADERS 16
+
+typedef struct hl_ws_desc {
+    const char *url;           /* ws:// or wss:// */
+    const char *subprotocols;  /* offered in order, comma separated ("chat, superchat"), or NULL */
+    hl_headers_fn headers;     /* extra handshake headers, or NULL */
+    void *headers_user;
+    hl_event_fn on_event;      /* required */
+    void *user;                /* returned in every event */
+} hl_ws_desc;
+
+/* Start a connection. The URL and headers are checked now (HL_E_BAD_URL, HL_E_UNSUPPORTED);
+   the connection proceeds inside hl_poll and reports through on_event. */
+HL_API int hl_ws_connect(hl_ctx *ctx, const hl_ws_desc *desc, hl_ws *out);
+
+typedef enum hl_msg_type { HL_MSG_TEXT = 1, HL_MSG_BINARY = 2 } hl_msg_type;
+
+/* Queue a whole message. Text must be valid UTF-8 (HL_E_BAD_UTF8 otherwise). HL_E_QUEUE_FULL
+   when the send queue lacks room: nothing was queued, try again after hl_poll. */
+HL_API int hl_ws_send(hl_ctx *ctx, hl_ws ws, hl_msg_type type, const void *data, size_t len);
+/* Queue one fragment of a message; the first call fixes the type, final=1 ends the message.
+   UTF-8 is checked across fragments; control frames may be sent between fragments. */
+HL_API int hl_ws_send_fragment(hl_ctx *ctx, hl_ws ws, hl_msg_type type, const void *data,
+                               size_t len, int final);
+/* Queue a ping (payload at most 125 bytes); the answer arrives as HL_EV_PONG. */
+HL_API int hl_ws_ping(hl_ctx *ctx, hl_ws ws, const void *data, size_t len);
+/* Start the closing handshake. code 0 sends a close frame without a code; otherwise 1000-4999
+   as RFC 6455 7.4 allows; reason (may be NULL) at most 123 bytes of UTF-8. */
+HL_API int hl_ws_close(hl_ctx *ctx, hl_ws ws, int code, const char *reason);
+/* Close the socket now without a closing handshake (HL_EV_CLOSE follows with code 1006). */
+HL_API int hl_ws_abort(hl_ctx *ctx, hl_ws ws);
+HL_API hl_state hl_ws_state(hl_ctx *ctx, hl_ws ws);
+/* Bytes free in the send queue now. */
+HL_API size_t hl_ws_send_room(hl_ctx *ctx, hl_ws ws);
+
+typedef struct hl_ws_stats {
+    uint64_t msgs_in, bytes_in, msgs_out, bytes_out; /* bytes count payload */
+    uint64_t pings_in, pongs_in, pings_out;
+    uint64_t pongs_coalesced;    /* pings answered by a later pong only (RFC 6455 5.5.3) */
+    uint64_t send_queue_peak;    /* high-water mark of the send queue in bytes */
+} hl_ws_stats;
+HL_API int hl_ws_stats_get(hl_ctx *ctx, hl_ws ws, hl_ws_stats *out);
+
+/* What ended (or is ending) a connection, with the details the event carried. */
+typedef struct hl_error_info {
+    int result;           /* hl_result */
+    int sys_errno;        /* errno / WSAGetLastError of a failed system call, else 0 */
+    int http_status;      /* of a refused handshake, else 0 */
+    int close_code;       /* close code sent or received, else 0 */
+    char detail[160];
+} hl_error_info;
+HL_API int hl_ws_last_error(hl_ctx *ctx, hl_ws ws, hl_error_info *out);
+
+/* ---- the poll loop ------------------------------------------------------------------------ */
+
+/* Wait at most timeout_ms (-1: until the next deadline or readiness) and then do all work that
+   is ready, calling event callbacks. Never sleeps past the earliest deadline of the context.
+   Returns the number of events delivered, or a negative hl_result. */
+HL_API int hl_poll(hl_ctx *ctx, int timeout_ms);
+
+/* For foreign event loops (epoll, kqueue, a frame loop): list the sockets and what each waits
+   for, sleep as your loop likes (at most hl_next_timeout), then hand back the readiness. */
+#define HL_POLLIN 1u
+#define HL_POLLOUT 2u
+#define HL_POLLERR 4u
+typedef struct hl_pollfd {
+    hl_socket fd;
+    unsigned events;  /* HL_POLLIN | HL_POLLOUT wanted */
+    unsigned revents; /* filled by the caller before hl_process */
+} hl_pollfd;
+/* Write up to max entries; returns how many sockets are live (may exceed max). */
+HL_API int hl_pollfds(hl_ctx *ctx, hl_pollfd *fds, int max);
+/* Milliseconds until the earliest deadline: 0 when work is due now, -1 when there is none. */
+HL_API int hl_next_timeout(hl_ctx *ctx);
+/* Process the readiness in fds (n may be 0 to run due timers only) and all due work.
+   Returns the number of events delivered, or a negative hl_result. */
+HL_API int hl_process(hl_ctx *ctx, const hl_pollfd *fds, int n);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* HL_NET_H */
+/* ==== end api.h ==== */
+/* ==== begin prelude.c ==== */
+#if defined(HL_NET_IMPLEMENTATION) && !defined(HL_NET_IMPLEMENTATION_INCLUDED)
+#define HL_NET_IMPLEMENTATION_INCLUDED
+
+#if defined(_WIN32)
+#ifndef WIN32_LEAN_AND_MEAN
+#define WIN32_LEAN_AND_MEAN
+#endif
+#include <winsock2.h>
+#include <ws2tcpip.h>
+#include <windows.h>
+#else
+#include <errno.h>
+#include <fcntl.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <sys/types.h>
+#include <time.h>
+#include <unistd.h>
+#endif
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+/* Hook macros: a host may route these to its own primitives. */
+#ifndef HL_ASSERT
+#include <assert.h>
+#define HL_ASSERT(c) assert(c)
+#endif
+#ifndef HL_MEMCPY
+#define HL_MEMCPY(d, s, n) memcpy((d), (s), (n))
+#endif
+#ifndef HL_MEMMOVE
+#define HL_MEMMOVE(d, s, n) memmove((d), (s), (n))
+#endif
+#ifndef HL_MEMSET
+#define HL_MEMSET(d, v, n) memset((d), (v), (n))
+#endif
+
+#ifdef HL_NET_STATIC
+#define HL__FN static
+#else
+#define HL__FN
+#endif
+
+#define HL__MIN(a, b) ((a) < (b) ? (a) : (b))
+#define HL__MAX(a, b) ((a) > (b) ? (a) : (b))
+#define HL__NS_PER_MS 1000000u
+
+/* Bounded formatting into a fixed buffer; always NUL-terminates. */
+static void hl__fmt(char *out, size_t cap, const char *fmt, ...)
+{
+    va_list ap;
+    if (cap == 0) return;
+    va_start(ap, fmt);
+    vsnprintf(out, cap, fmt, ap);
+    va_end(ap);
+}
+
+static int hl__lower(int c)
+{
+    return (c >= 'A' && c <= 'Z') ? c + ('a' - 'A') : c;
+}
+
+/* Case-insensitive comparison of n bytes (HTTP header names, tokens). */
+static int hl__ieq(const char *a, const char *b, size_t n)
+{
+    size_t i;
+    for (i = 0; i < n; i++)
+        if (hl__lower((unsigned char)a[i]) != hl__lower((unsigned char)b[i])) return 0;
+    return 1;
+}
+/* ==== end prelude.c ==== */
+/* ==== begin errors.c ==== */
+/* Result codes: one table gives both the enum name and the description. */
+typedef struct hl__result_desc {
+    int code;
+    const char *name;
+    const char *text;
+} hl__result_desc;
+
+static const hl__result_desc hl__results[] = {
+    {HL_OK, "HL_OK", "success"},
+    {HL_E_INVALID, "HL_E_INVALID", "invalid argument"},
+    {HL_E_BAD_URL, "HL_E_BAD_URL", "malformed URL"},
+    {HL_E_STATE, "HL_E_STATE", "call does not fit the connection state"},
+    {HL_E_UNSUPPORTED, "HL_E_UNSUPPORTED", "feature not built in"},
+    {HL_E_BAD_HANDLE, "HL_E_BAD_HANDLE", "stale or unknown handle"},
+    {HL_E_NO_MEMORY, "HL_E_NO_MEMORY", "memory block smaller than hl_ctx_size"},
+    {HL_E_POOL_EMPTY, "HL_E_POOL_EMPTY", "no free connection slot"},
+    {HL_E_QUEUE_FULL, "HL_E_QUEUE_FULL", "send queue full"},
+    {HL_E_MSG_TOO_BIG, "HL_E_MSG_TOO_BIG", "message too big"},
+    {HL_E_HEADER_TOO_BIG, "HL_E_HEADER_TOO_BIG", "headers too big"},
+    {HL_E_CONNECT_TIMEOUT, "HL_E_CONNECT_TIMEOUT", "connect timed out"},
+    {HL_E_HANDSHAKE_TIMEOUT, "HL_E_HANDSHAKE_TIMEOUT", "handshake timed out"},
+    {HL_E_CLOSE_TIMEOUT, "HL_E_CLOSE_TIMEOUT", "closing handshake timed out"},
+    {HL_E_DNS, "HL_E_DNS", "name resolution failed"},
+    {HL_E_CONNECT_REFUSED, "HL_E_CONNECT_REFUSED", "connection refused"},
+    {HL_E_CONNECT, "HL_E_CONNECT", "connect failed"},
+    {HL_E_IO, "HL_E_IO", "socket I/O error"},
+    {HL_E_RESET, "HL_E_RESET", "connection reset by peer"},
+    {HL_E_EOF, "HL_E_EOF", "peer closed the connection without a close frame"},
+    {HL_E_TLS, "HL_E_TLS", "TLS failure"},
+    {HL_E_TLS_CERT, "HL_E_TLS_CERT", "TLS certificate rejected"},
+    {HL_E_HANDSHAKE, "HL_E_HANDSHAKE", "server refused the WebSocket upgrade"},
+    {HL_E_PROTOCOL, "HL_E_PROTOCOL", "WebSocket protocol violation"},
+    {HL_E_BAD_UTF8, "HL_E_BAD_UTF8", "invalid UTF-8"},
+    {HL_E_HTTP_PROTOCOL, "HL_E_HTTP_PROTOCOL", "malformed HTTP response"},
+    {HL_E_CLOSED, "HL_E_CLOSED", "connection closed"},
+    {HL_E_RATE_LIMITED, "HL_E_RATE_LIMITED", "rate limited"},
+    {HL_E_CIRCUIT_OPEN, "HL_E_CIRCUIT_OPEN", "circuit breaker open"},
+};
+
+static const hl__result_desc *hl__result_find(int code)
+{
+    size_t i;
+    for (i = 0; i < sizeof hl__results / sizeof hl__results[0]; i++)
+        if (hl__results[i].code == code) return &hl__results[i];
+    return NULL;
+}
+
+HL_API const char *hl_result_str(int result)
+{
+    const hl__result_desc *d = hl__result_find(result);
+    return d ? d->text : "unknown result code";
+}
+
+HL_API const char *hl_result_name(int result)
+{
+    const hl__result_desc *d = hl__result_find(result);
+    return d ? d->name : "HL_E_UNKNOWN";
+}
+
+HL_API const char *hl_state_str(hl_state state)
+{
+    static const char *const names[] = {"IDLE",      "RESOLVING", "CONNECTING", "TLS_HANDSHAKE",
+                                        "UPGRADING", "OPEN",      "CLOSING",    "CLOSED"};
+    if ((unsigned)state < sizeof names / sizeof names[0]) return names[state];
+    return "UNKNOWN";
+}
+/* ==== end errors.c ==== */
+/* ==== begin arena.c ==== */
+/* Bump arena over the caller's block. With base == NULL it only counts, so hl_ctx_size runs the
+   very carving code hl_ctx_init runs and the two can never disagree. */
+typedef struct hl__arena {
+    unsigned char *base;
+    size_t size;
+    size_t used;
+} hl__arena;
+
+#define HL__ALIGN 16u
+
+static void *hl__arena_alloc(hl__arena *a, size_t n)
+{
+    size_t start = (a->used + (HL__ALIGN - 1)) & ~(size_t)(HL__ALIGN - 1);
+    if (start < a->used || n > (size_t)-1 - start) return NULL;
+    a->used = start + n;
+    if (!a->base) return NULL;
+    if (a->used > a->size) return NULL;
+    return a->base + start;
+}
+/* ==== end arena.c ==== */
+/* ==== begin clock_random.c ==== */
+/* Default clock and entropy, and the generator that makes masking keys and handshake keys. */
+
+static uint64_t hl__clock_default(void *user)
+{
+    (void)user;
+#if defined(_WIN32)
+    {
+        LARGE_INTEGER f, c;
+        QueryPerformanceFrequency(&f);
+        QueryPerformanceCounter(&c);
+        return (uint64_t)((double)c.QuadPart * 1e9 / (double)f.QuadPart);
+    }
+#else
+    {
+        struct timespec ts;
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+    }
+#endif
+}
+
+#if defined(_WIN32)
+/* RtlGenRandom lives in advapi32 under the name SystemFunction036. */
+BOOLEAN NTAPI SystemFunction036(PVOID buf, ULONG len);
+static int hl__entropy_default(void *user, void *buf, size_t len)
+{
+    (void)user;
+    return SystemFunction036(buf, (ULONG)len) ? 0 : -1;
+}
+#else
+static int hl__entropy_default(void *user, void *buf, size_t len)
+{
+    unsigned char *p = (unsigned char *)buf;
+    int fd;
+    (void)user;
+    fd = open("/dev/urandom", O_RDONLY);
+    if (fd < 0) return -1;
+    while (len > 0) {
+        ssize_t n = read(fd, p, len);
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) {
+            close(fd);
+            return -1;
+        }
+        p += n;
+        len -= (size_t)n;
+    }
+    close(fd);
+    return 0;
+}
+#endif
+
+/* ChaCha20 keystream (RFC 8439 block function) keyed once from the entropy source: masking keys
+   are needed per frame, and a system call per frame would cost more than the frame. */
+typedef struct hl__rng {
+    uint32_t key[8];
+    uint32_t counter;
+    uint32_t nonce[3];
+    unsigned char block[64];
+    unsigned used; /* bytes of block already handed out */
+} hl__rng;
+
+static uint32_t hl__rotl32(uint32_t v, int n)
+{
+    return (v << n) | (v >> (32 - n));
+}
+
+#define HL__QR(a, b, c, d)                                                                        \
+    do {                                                                                          \
+        a += b; d ^= a; d = hl__rotl32(d, 16);                                                    \
+        c += d; b ^= c; b = hl__rotl32(b, 12);                                                    \
+        a += b; d ^= a; d = hl__rotl32(d, 8);                                                     \
+        c += d; b ^= c; b = hl__rotl32(b, 7);                                                     \
+    } while (0)
+
+static void hl__chacha20_block(const uint32_t key[8], uint32_t counter, const uint32_t nonce[3],
+                               unsigned char out[64])
+{
+    uint32_t s[16], x[16];
+    int i;
+    s[0] = 0x61707865u; s[1] = 0x3320646eu; s[2] = 0x79622d32u; s[3] = 0x6b206574u;
+    for (i = 0; i < 8; i++) s[4 + i] = key[i];
+    s[12] = counter;
+    s[13] = nonce[0]; s[14] = nonce[1]; s[15] = nonce[2];
+    for (i = 0; i < 16; i++) x[i] = s[i];
+    for (i = 0; i < 10; i++) {
+        HL__QR(x[0], x[4], x[8], x[12]);
+        HL__QR(x[1], x[5], x[9], x[13]);
+        HL__QR(x[2], x[6], x[10], x[14]);
+        HL__QR(x[3], x[7], x[11], x[15]);
+        HL__QR(x[0], x[5], x[10], x[15]);
+        HL__QR(x[1], x[6], x[11], x[12]);
+        HL__QR(x[2], x[7], x[8], x[13]);
+        HL__QR(x[3], x[4], x[9], x[14]);
+    }
+    for (i = 0; i < 16; i++) {
+        uint32_t v = x[i] + s[i];
+        out[4 * i] = (unsigned char)v;
+        out[4 * i + 1] = (unsigned char)(v >> 8);
+        out[4 * i + 2] = (unsigned char)(v >> 16);
+        out[4 * i + 3] = (unsigned char)(v >> 24);
+    }
+}
+
+static uint32_t hl__load32le(const unsigned char *p)
+{
+    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+
+/* Seed from 44 bytes of entropy (key and nonce). */
+static void hl__rng_seed(hl__rng *r, const unsigned char seed[44])
+{
+    int i;
+    for (i = 0; i < 8; i++) r->key[i] = hl__load32le(seed + 4 * i);
+    for (i = 0; i < 3; i++) r->nonce[i] = hl__load32le(seed + 32 + 4 * i);
+    r->counter = 0;
+    r->used = 64;
+}
+
+static void hl__rng_bytes(hl__rng *r, unsigned char *out, size_t n)
+{
+    while (n > 0) {
+        size_t k;
+        if (r->used == 64) {
+            hl__chacha20_block(r->key, r->counter++, r->nonce, r->block);
+            if (r->counter == 0) r->nonce[0]++; /* 256 GiB later: move to a fresh stream */
+            r->used = 0;
+        }
+        k = HL__MIN(n, (size_t)(64 - r->used));
+        HL_MEMCPY(out, r->block + r->used, k);
+        HL_MEMSET(r->block + r->used, 0, k); /* handed-out bytes are not kept */
+        r->used += (unsigned)k;
+        out += k;
+        n -= k;
+    }
+}
+/* ==== end clock_random.c ==== */
+/* ==== begin sha1_base64.c ==== */
+/* SHA-1 and base64: only the opening handshake needs them (Sec-WebSocket-Accept). */
+typedef struct hl__sha1 {
+    uint32_t h[5];
+    uint64_t total;
+    unsigned char buf[64];
+    size_t fill;
+} hl__sha1;
+
+static void hl__sha1_init(hl__sha1 *s)
+{
+    s->h[0] = 0x67452301u;
+    s->h[1] = 0xEFCDAB89u;
+    s->h[2] = 0x98BADCFEu;
+    s->h[3] = 0x10325476u;
+    s->h[4] = 0xC3D2E1F0u;
+    s->total = 0;
+    s->fill = 0;
+}
+
+static void hl__sha1_block(hl__sha1 *s, const unsigned char *p)
+{
+    uint32_t w[80], a, b, c, d, e;
+    int i;
+    for (i = 0; i < 16; i++)
+        w[i] = (uint32_t)p[4 * i] << 24 | (uint32_t)p[4 * i + 1] << 16 |
+               (uint32_t)p[4 * i + 2] << 8 | (uint32_t)p[4 * i + 3];
+    for (i = 16; i < 80; i++) w[i] = hl__rotl32(w[i - 3] ^ w[i - 8] ^ w[i - 14] ^ w[i - 16], 1);
+    a = s->h[0]; b = s->h[1]; c = s->h[2]; d = s->h[3]; e = s->h[4];
+    for (i = 0; i < 80; i++) {
+        uint32_t f, k, t;
+        if (i < 20) { f = (b & c) | (~b & d); k = 0x5A827999u; }
+        else if (i < 40) { f = b ^ c ^ d; k = 0x6ED9EBA1u; }
+        else if (i < 60) { f = (b & c) | (b & d) | (c & d); k = 0x8F1BBCDCu; }
+        else { f = b ^ c ^ d; k = 0xCA62C1D6u; }
+        t = hl__rotl32(a, 5) + f + e + k + w[i];
+        e = d; d = c; c = hl__rotl32(b, 30); b = a; a = t;
+    }
+    s->h[0] += a; s->h[1] += b; s->h[2] += c; s->h[3] += d; s->h[4] += e;
+}
+
+static void hl__sha1_update(hl__sha1 *s, const void *data, size_t n)
+{
+    const unsigned char *p = (const unsigned char *)data;
+    s->total += n;
+    while (n > 0) {
+        size_t k = HL__MIN(n, 64 - s->fill);
+        HL_MEMCPY(s->buf + s->fill, p, k);
+        s->fill += k;
+        p += k;
+        n -= k;
+        if (s->fill == 64) {
+            hl__sha1_block(s, s->buf);
+            s->fill = 0;
+        }
+    }
+}
+
+static void hl__sha1_final(hl__sha1 *s, unsigned char out[20])
+{
+    uint64_t bits = s->total * 8;
+    unsigned char pad = 0x80, len[8];
+    int i;
+    hl__sha1_update(s, &pad, 1);
+    pad = 0;
+    while (s->fill != 56) hl__sha1_update(s, &pad, 1);
+    for (i = 0; i < 8; i++) len[i] = (unsigned char)(bits >> (56 - 8 * i));
+    hl__sha1_update(s, len, 8);
+    for (i = 0; i < 20; i++) out[i] = (unsigned char)(s->h[i / 4] >> (24 - 8 * (i % 4)));
+}
+
+/* Standard base64 with padding; out needs 4 * ((n + 2) / 3) + 1 bytes. Returns the length. */
+static size_t hl__base64_encode(const unsigned char *in, size_t n, char *out)
+{
+    static const char tab[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    size_t i, o = 0;
+    for (i = 0; i + 2 < n; i += 3) {
+        uint32_t v = (uint32_t)in[i] << 16 | (uint32_t)in[i + 1] << 8 | in[i + 2];
+        out[o++] = tab[v >> 18];
+        out[o++] = tab[(v >> 12) & 63];
+        out[o++] = tab[(v >> 6) & 63];
+        out[o++] = tab[v & 63];
+    }
+    if (i < n) {
+        uint32_t v = (uint32_t)in[i] << 16 | (i + 1 < n ? (uint32_t)in[i + 1] << 8 : 0);
+        out[o++] = tab[v >> 18];
+        out[o++] = tab[(v >> 12) & 63];
+        out[o++] = i + 1 < n ? tab[(v >> 6) & 63] : '=';
+        out[o++] = '=';
+    }
+    out[o] = '\0';
+    return o;
+}
+/* ==== end sha1_base64.c ==== */
+/* ==== begin utf8.c ==== */
+/* Incremental UTF-8 validation that fails at the first byte that cannot start or continue a
+   valid sequence (RFC 3629: no overlongs, no surrogates, nothing above U+10FFFF), so a text
+   message split at any byte is judged the same and a bad one is refused at once (close 1007).
+   State: bits 0-7 continuation bytes still needed, 8-15 lowest and 16-23 highest allowed next
+   byte. 0 is the state between characters. */
+#define HL__UTF8_ACCEPT 0u
+#define HL__UTF8_REJECT 0xFFFFFFFFu
+
+static uint32_t hl__utf8_step(uint32_t st, unsigned b)
+{
+    unsigned need = st & 0xFF;
+    if (need == 0) {
+        if (b < 0x80) return 0;
+        if (b >= 0xC2 && b <= 0xDF) return 1u | 0x80u << 8 | 0xBFu << 16;
+        if (b == 0xE0) return 2u | 0xA0u << 8 | 0xBFu << 16;
+        if (b == 0xED) return 2u | 0x80u << 8 | 0x9Fu << 16;
+        if (b >= 0xE1 && b <= 0xEF) return 2u | 0x80u << 8 | 0xBFu << 16;
+        if (b == 0xF0) return 3u | 0x90u << 8 | 0xBFu << 16;
+        if (b >= 0xF1 && b <= 0xF3) return 3u | 0x80u << 8 | 0xBFu << 16;
+        if (b == 0xF4) return 3u | 0x80u << 8 | 0x8Fu << 16;
+        return HL__UTF8_REJECT;
+    }
+    if (b < ((st >> 8) & 0xFF) || b > ((st >> 16) & 0xFF)) return HL__UTF8_REJECT;
+    return need == 1 ? 0 : (need - 1) | 0x80u << 8 | 0xBFu << 16;
+}
+
+/* Feed n bytes; returns the new state (HL__UTF8_REJECT once invalid, and it stays so). */
+static uint32_t hl__utf8_feed(uint32_t st, const unsigned char *p, size_t n)
+{
+    size_t i = 0;
+    if (st == HL__UTF8_REJECT) return st;
+    while (i < n) {
+        if (st == 0) { /* ASCII runs eight bytes at a time */
+            while (i + 8 <= n) {
+                uint64_t w;
+                HL_MEMCPY(&w, p + i, 8);
+                if (w & 0x8080808080808080ull) break;
+                i += 8;
+            }
+            if (i == n) break;
+        }
+        st = hl__utf8_step(st, p[i++]);
+        if (st == HL__UTF8_REJECT) return st;
+    }
+    return st;
+}
+/* ==== end utf8.c ==== */
+/* ==== begin url.c ==== */
+/* URL parsing: scheme, host (name, IPv4 or bracketed IPv6), port, target. Strict on purpose:
+   what we cannot represent exactly is refused with a reason rather than guessed at. */
+
+static int hl__url_fail(char *detail, size_t cap, const char *why, size_t at)
+{
+    if (detail) hl__fmt(detail, cap, "%s (at offset %u)", why, (unsigned)at);
+    return HL_E_BAD_URL;
+}
+
+static int hl__is_alnum(int c)
+{
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
+}
+
+static int hl__is_hex(int c)
+{
+    return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
+}
+
+HL_API int hl_url_parse(const char *url, hl_url *out, char *detail, size_t detail_size)
+{
+    static const struct { const char *name; hl_scheme scheme; uint16_t port; } schemes[] = {
+        {"ws://", HL_SCHEME_WS, 80},
+        {"wss://", HL_SCHEME_WSS, 443},
+        {"http://", HL_SCHEME_HTTP, 80},
+        {"https://", HL_SCHEME_HTTPS, 443},
+    };
+    size_t i, p = 0, hs, he, hn;
+    int found = 0;
+    if (!url || !out) return HL_E_INVALID;
+    HL_MEMSET(out, 0, sizeof *out);
+    for (i = 0; i < sizeof schemes / sizeof schemes[0]; i++) {
+        size_t n = strlen(schemes[i].name);
+        if (strlen(url) >= n && hl__ieq(url, schemes[i].name, n)) {
+            out->scheme = schemes[i].scheme;
+            out->port = schemes[i].port;
+            p = n;
+            found = 1;
+            break;
+        }
+    }
+    if (!found) return hl__url_fail(detail, detail_size, "scheme must be ws, wss, http or https", 0);
+
+    /* host */
+    if (url[p] == '[') {
+        hs = ++p;
+        while (url[p] && url[p] != ']') {
+            if (!hl__is_hex((unsigned char)url[p]) && url[p] != ':' && url[p] != '.')
+                return hl__url_fail(detail, detail_size, "bad character in IPv6 literal", p);
+            p++;
+        }
+        if (url[p] != ']') return hl__url_fail(detail, detail_size, "IPv6 literal lacks ']'", p);
+        he = p++;
+        out->is_ipv6 = 1;
+        if (he == hs || !memchr(url + hs, ':', he - hs))
+            return hl__url_fail(detail, detail_size, "IPv6 literal is not an address", hs);
+    } else {
+        hs = p;
+        while (hl__is_alnum((unsigned char)url[p]) || url[p] == '-' || url[p] == '.' || url[p] == '_')
+            p++;
+        he = p;
+        if (url[p] == '@') return hl__url_fail(detail, detail_size, "user info is not supported", p);
+        if (he == hs) return hl__url_fail(detail, detail_size, "host is empty or has a bad character", p);
+    }
+    hn = he - hs;
+    if (hn > HL_URL_MAX_HOST) return hl__url_fail(detail, detail_size, "host longer than 255 bytes", hs);
+    for (i = 0; i < hn; i++) out->host[i] = (char)hl__lower((unsigned char)url[hs + i]);
+    out->host[hn] = '\0';
+
+    /* port */
+    if (url[p] == ':') {
+        unsigned long port = 0;
+        size_t ps = ++p;
+        while (url[p] >= '0' && url[p] <= '9') {
+            port = port * 10 + (unsigned long)(url[p] - '0');
+            if (port > 65535) return hl__url_fail(detail, detail_size, "port above 65535", ps);
+            p++;
+        }
+        if (p == ps) return hl__url_fail(detail, detail_size, "port is empty or not a number", ps);
+        if (port == 0) return hl__url_fail(detail, detail_size, "port 0", ps);
+        out->port = (uint16_t)port;
+    }
+    if (url[p] != '\0' && url[p] != '/' && url[p] != '?' && url[p] != '#')
+        return hl__url_fail(detail, detail_size, "unexpected character after host", p);
+
+    /* target: path and query, without the fragment */
+    {
+        size_t o = 0;
+        if (url[p] != '/') out->target[o++] = '/';
+        for (; url[p] && url[p] != '#'; p++) {
+            unsigned char c = (unsigned char)url[p];
+            if (c <= 0x20 || c >= 0x7F)
+                return hl__url_fail(detail, detail_size, "space, control or non-ASCII byte in path", p);
+            if (c == '%' && !(hl__is_hex((unsigned char)url[p + 1]) && hl__is_hex((unsigned char)url[p + 2])))
+                return hl__url_fail(detail, detail_size, "bad percent escape", p);
+            if (o >= HL_URL_MAX_TARGET)
+                return hl__url_fail(detail, detail_size, "path and query longer than 2048 bytes", p);
+            out->target[o++] = (char)c;
+        }
+        out->target[o] = '\0';
+        if (url[p] == '#' && (out->scheme == HL_SCHEME_WS || out->scheme == HL_SCHEME_WSS))
+            return hl__url_fail(detail, detail_size, "a WebSocket URL has no fragment (RFC 6455 3)", p);
+    }
+    if (detail && detail_size) detail[0] = '\0';
+    return HL_OK;
+}
+/* ==== end url.c ==== */
+/* ==== begin sys.c ==== */
+/* Sockets: non-blocking TCP, poll, name resolution. The only file that knows POSIX from
+   Winsock; everything above sees hl_socket and these calls. */
+
+#define HL__AGAIN (-1000) /* would block */
+
+#if defined(_WIN32)
+typedef int hl__socklen;
+#define HL__EINPROGRESS WSAEWOULDBLOCK
+#define HL__ECONNREFUSED WSAECONNREFUSED
+#define HL__ECONNRESET WSAECONNRESET
+#define HL__ETIMEDOUT WSAETIMEDOUT
+static int hl__sys_errno(void) { return WSAGetLastError(); }
+static int hl__sys_would_block(int e) { return e == WSAEWOULDBLOCK; }
+#else
+typedef socklen_t hl__socklen;
+#define HL__EINPROGRESS EINPROGRESS
+#define HL__ECONNREFUSED ECONNREFUSED
+#define HL__ECONNRESET ECONNRESET
+#define HL__ETIMEDOUT ETIMEDOUT
+static int hl__sys_errno(void) { return errno; }
+static int hl__sys_would_block(int e) { return e == EAGAIN || e == EWOULDBLOCK; }
+#endif
+
+static int hl__sys_startup(void)
+{
+#if defined(_WIN32)
+    WSADATA wsa;
+    return WSAStartup(MAKEWORD(2, 2), &wsa) == 0 ? HL_OK : HL_E_IO;
+#else
+    return HL_OK;
+#endif
+}
+
+static void hl__sys_cleanup(void)
+{
+#if defined(_WIN32)
+    WSACleanup();
+#endif
+}
+
+static void hl__sys_close(hl_socket s)
+{
+#if defined(_WIN32)
+    closesocket((SOCKET)s);
+#else
+    close(s);
+#endif
+}
+
+/* A non-blocking TCP socket with TCP_NODELAY for the address family of a. */
+static hl_socket hl__sys_socket(const hl_addr *a, int *err)
+{
+    const struct sockaddr *sa = (const struct sockaddr *)(const void *)a->bytes;
+    int one = 1;
+#if defined(_WIN32)
+    u_long nb = 1;
+    SOCKET s = socket(sa->sa_family, SOCK_STREAM, IPPROTO_TCP);
+    if (s == INVALID_SOCKET) {
+        *err = hl__sys_errno();
+        return HL_INVALID_SOCKET;
+    }
+    if (ioctlsocket(s, FIONBIO, &nb) != 0) {
+        *err = hl__sys_errno();
+        closesocket(s);
+        return HL_INVALID_SOCKET;
+    }
+    setsockopt(s, IPPROTO_TCP, TCP_NODELAY, (const char *)&one, sizeof one);
+    return (hl_socket)s;
+#else
+    int s = socket(sa->sa_family, SOCK_STREAM, 0);
+    int fl;
+    if (s < 0) {
+        *err = errno;
+        return HL_INVALID_SOCKET;
+    }
+    fl = fcntl(s, F_GETFL, 0);
+    if (fl < 0 || fcntl(s, F_SETFL, fl | O_NONBLOCK) < 0 || fcntl(s, F_SETFD, FD_CLOEXEC) < 0) {
+        *err = errno;
+        close(s);
+        return HL_INVALID_SOCKET;
+    }
+    setsockopt(s, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+#ifdef SO_NOSIGPIPE
+    setsockopt(s, SOL_SOCKET, SO_NOSIGPIPE, &one, sizeof one);
+#endif
+    return s;
+#endif
+}
+
+/* Start connecting: 0 connected, 1 in progress, -1 failed (*err set). */
+static int hl__sys_connect(hl_socket s, const hl_addr *a, int *err)
+{
+    const struct sockaddr *sa = (const struct sockaddr *)(const void *)a->bytes;
+#if defined(_WIN32)
+    if (connect((SOCKET)s, sa, (int)a->len) == 0) return 0;
+#else
+    if (connect(s, sa, (socklen_t)a->len) == 0) return 0;
+#endif
+    *err = hl__sys_errno();
+#if !defined(_WIN32)
+    if (*err == EINTR) return 1;
+#endif
+    return *err == HL__EINPROGRESS ? 1 : -1;
+}
+
+/* After the socket became writable: 0 connected, else the connect error. */
+static int hl__sys_connect_result(hl_socket s)
+{
+    int e = 0;
+    hl__socklen len = sizeof e;
+#if defined(_WIN32)
+    if (getsockopt((SOCKET)s, SOL_SOCKET, SO_ERROR, (char *)&e, &len) != 0) return hl__sys_errno();
+#else
+    if (getsockopt(s, SOL_SOCKET, SO_ERROR, &e, &len) != 0) return errno;
+#endif
+    return e;
+}
+
+/* Bytes sent, HL__AGAIN, or -1 with *err. */
+static long hl__sys_send(hl_socket s, const unsigned char *p, size_t n, int *err)
+{
+    long r;
+#if defined(_WIN32)
+    r = send((SOCKET)s, (const char *)p, (int)HL__MIN(n, (size_t)0x7FFFFFFF), 0);
+#elif defined(MSG_NOSIGNAL)
+    do r = (long)send(s, p, n, MSG_NOSIGNAL); while (r < 0 && errno == EINTR);
+#else
+    do r = (long)send(s, p, n, 0); while (r < 0 && errno == EINTR);
+#endif
+    if (r >= 0) return r;
+    *err = hl__sys_errno();
+    return hl__sys_would_block(*err) ? HL__AGAIN : -1;
+}
+
+/* Bytes received, 0 at EOF, HL__AGAIN, or -1 with *err. */
+static long hl__sys_recv(hl_socket s, unsigned char *p, size_t n, int *err)
+{
+    long r;
+#if defined(_WIN32)
+    r = recv((SOCKET)s, (char *)p, (int)HL__MIN(n, (size_t)0x7FFFFFFF), 0);
+#else
+    do r = (long)recv(s, p, n, 0); while (r < 0 && errno == EINTR);
+#endif
+    if (r >= 0) return r;
+    *err = hl__sys_errno();
+    return hl__sys_would_block(*err) ? HL__AGAIN : -1;
+}
+
+/* Wait for readiness on fds (revents filled) or timeout_ms; 0 fds just sleeps. */
+static int hl__sys_poll(hl_pollfd *fds, int n, int timeout_ms, struct pollfd *scratch)
+{
+    int i, r;
+#if defined(_WIN32)
+    if (n == 0) {
+        if (timeout_ms > 0) Sleep((DWORD)timeout_ms);
+        return 0;
+    }
+#endif
+    for (i = 0; i < n; i++) {
+        scratch[i].fd = fds[i].fd;
+        scratch[i].events = (short)(((fds[i].events & HL_POLLIN) ? POLLIN : 0) |
+                                    ((fds[i].events & HL_POLLOUT) ? POLLOUT : 0));
+        scratch[i].revents = 0;
+    }
+#if defined(_WIN32)
+    r = WSAPoll(scratch, (ULONG)n, timeout_ms);
+#else
+    do r = poll(scratch, (nfds_t)n, timeout_ms); while (r < 0 && errno == EINTR);
+#endif
+    if (r < 0) return HL_E_IO;
+    for (i = 0; i < n; i++) {
+        short re = scratch[i].revents;
+        fds[i].revents = ((re & (POLLIN | POLLHUP)) ? HL_POLLIN : 0u) |
+                         ((re & POLLOUT) ? HL_POLLOUT : 0u) |
+                         ((re & (POLLERR | POLLNVAL)) ? HL_POLLERR : 0u);
+    }
+    return r;
+}
+
+/* The default resolver: getaddrinfo, which blocks (a hook replaces it). */
+static int hl__sys_resolve(void *user, const char *host, uint16_t port, hl_addr *out, int max)
+{
+    struct addrinfo hints, *res = NULL, *ai;
+    char service[8];
+    int n = 0;
+    (void)user;
+    HL_MEMSET(&hints, 0, sizeof hints);
+    hints.ai_family = AF_UNSPEC;
+    hints.ai_socktype = SOCK_STREAM;
+    hints.ai_protocol = IPPROTO_TCP;
+    hl__fmt(service, sizeof service, "%u", (unsigned)port);
+    if (getaddrinfo(host, service, &hints, &res) != 0 || !res) return HL_E_DNS;
+    for (ai = res; ai && n < max; ai = ai->ai_next) {
+        if (ai->ai_addrlen > sizeof out[n].bytes) continue;
+        HL_MEMCPY(out[n].bytes, ai->ai_addr, ai->ai_addrlen);
+        out[n].len = (uint32_t)ai->ai_addrlen;
+        n++;
+    }
+    freeaddrinfo(res);
+    return n > 0 ? n : HL_E_DNS;
+}
+
+/* A readable name for a system error code, into out. */
+static void hl__sys_strerror(int e, char *out, size_t cap)
+{
+#if defined(_WIN32)
+    hl__fmt(out, cap, "WSA error %d", e);
+#else
+    hl__fmt(out, cap, "%s", strerror(e));
+#endif
+}
+/* ==== end sys.c ==== */
+/* ==== begin ws_frame.c ==== */
+/* RFC 6455 section 5 frame codec: header encode/decode and masking. Stateless; the receive
+   machine keeps header bytes in its buffer until a whole header is there. */
+enum {
+    HL__OP_CONT = 0x0,
+    HL__OP_TEXT = 0x1,
+    HL__OP_BINARY = 0x2,
+    HL__OP_CLOSE = 0x8,
+    HL__OP_PING = 0x9,
+    HL__OP_PONG = 0xA
+};
+
+#define HL__FRAME_MAX_HEADER 14 /* 2 + 8 length + 4 mask */
+
+typedef struct hl__frame {
+    int fin;
+    int rsv;    /* the three RSV bits, as bits 2..0 */
+    int opcode;
+    int masked;
+    uint64_t len;
+    unsigned char mask[4];
+} hl__frame;
+
+/* Decode a header from p[0..n): the header length, 0 when more bytes are needed, or
+   HL_E_PROTOCOL for a 64-bit length with the top bit set. */
+static int hl__frame_parse(const unsigned char *p, size_t n, hl__frame *f)
+{
+    size_t need = 2;
+    unsigned len7;
+    if (n < 2) return 0;
+    f->fin = p[0] >> 7;
+    f->rsv = (p[0] >> 4) & 7;
+    f->opcode = p[0] & 0x0F;
+    f->masked = p[1] >> 7;
+    len7 = p[1] & 0x7F;
+    need += len7 == 126 ? 2 : len7 == 127 ? 8 : 0;
+    need += f->masked ? 4 : 0;
+    if (n < need) return 0;
+    if (len7 == 126) {
+        f->len = (uint64_t)p[2] << 8 | p[3];
+    } else if (len7 == 127) {
+        int i;
+        if (p[2] & 0x80) return HL_E_PROTOCOL;
+        f->len = 0;
+        for (i = 0; i < 8; i++) f->len = f->len << 8 | p[2 + i];
+    } else {
+        f->len = len7;
+    }
+    if (f->masked) HL_MEMCPY(f->mask, p + need - 4, 4);
+    return (int)need;
+}
+
+/* Encode a header into out (HL__FRAME_MAX_HEADER bytes); mask NULL means unmasked. */
+static size_t hl__frame_write(unsigned char *out, int fin, int opcode, uint64_t len,
+                              const unsigned char *mask)
+{
+    size_t n = 2;
+    out[0] = (unsigned char)((fin ? 0x80 : 0) | (opcode & 0x0F));
+    out[1] = mask ? 0x80 : 0;
+    if (len < 126) {
+        out[1] |= (unsigned char)len;
+    } else if (len <= 0xFFFF) {
+        out[1] |= 126;
+        out[2] = (unsigned char)(len >> 8);
+        out[3] = (unsigned char)len;
+        n = 4;
+    } else {
+        int i;
+        out[1] |= 127;
+        for (i = 0; i < 8; i++) out[2 + i] = (unsigned char)(len >> (56 - 8 * i));
+        n = 10;
+    }
+    if (mask) {
+        HL_MEMCPY(out + n, mask, 4);
+        n += 4;
+    }
+    return n;
+}
+
+/* dst[i] = src[i] ^ key[(i + offset) % 4]; dst may equal src. Works a word at a time. */
+static void hl__mask(unsigned char *dst, const unsigned char *src, size_t n,
+                     const unsigned char key[4], size_t offset)
+{
+    size_t i = 0;
+    unsigned char k[8];
+    uint64_t kw;
+    for (i = 0; i < 8; i++) k[i] = key[(i + offset) & 3];
+    HL_MEMCPY(&kw, k, 8);
+    for (i = 0; i + 8 <= n; i += 8) {
+        uint64_t w;
+        HL_MEMCPY(&w, src + i, 8);
+        w ^= kw;
+        HL_MEMCPY(dst + i, &w, 8);
+    }
+    for (; i < n; i++) dst[i] = src[i] ^ k[i & 7];
+}
+/* ==== end ws_frame.c ==== */
+/* ==== begin ws_handshake.c ==== */
+/* The opening handshake (RFC 6455 section 4): the client's request and the checks of the
+   server's response. Pure functions over buffers. */
+
+static const char hl__ws_guid[] = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
+
+/* Sec-WebSocket-Accept for a key: base64(SHA-1(key + GUID)); out gets 28 chars and a NUL. */
+static void hl__ws_accept_compute(const char *key, char out[29])
+{
+    hl__sha1 s;
+    unsigned char digest[20];
+    hl__sha1_init(&s);
+    hl__sha1_update(&s, key, strlen(key));
+    hl__sha1_update(&s, hl__ws_guid, sizeof hl__ws_guid - 1);
+    hl__sha1_final(&s, digest);
+    hl__base64_encode(digest, 20, out);
+}
+
+static int hl__is_tchar(int c)
+{
+    return hl__is_alnum(c) || (c && strchr("!#$%&'*+-.^_`|~", c) != NULL);
+}
+
+/* Headers the library writes itself; a provider may not set them. */
+static int hl__ws_reserved_header(const char *name)
+{
+    static const char *const names[] = {"host", "upgrade", "connection", "sec-websocket-key",
+                                        "sec-websocket-version", "sec-websocket-protocol",
+                                        "sec-websocket-extensions", "content-length"};
+    size_t i, n = strlen(name);
+    for (i = 0; i < sizeof names / sizeof names[0]; i++)
+        if (strlen(names[i]) == n && hl__ieq(name, names[i], n)) return 1;
+    return 0;
+}
+
+/* Check one extra header; returns HL_OK or HL_E_INVALID with the reason in detail. */
+static int hl__ws_header_check(const hl_header *h, char *detail, size_t cap)
+{
+    const char *p;
+    if (!h->name || !h->value || !h->name[0]) {
+        hl__fmt(detail, cap, "extra header with a NULL or empty name or value");
+        return HL_E_INVALID;
+    }
+    for (p = h->name; *p; p++)
+        if (!hl__is_tchar((unsigned char)*p)) {
+            hl__fmt(detail, cap, "extra header name '%.40s' has a bad character", h->name);
+            return HL_E_INVALID;
+        }
+    for (p = h->value; *p; p++)
+        if ((unsigned char)*p < 0x20 && *p != '\t') {
+            hl__fmt(detail, cap, "extra header '%.40s' has a control character in its value", h->name);
+            return HL_E_INVALID;
+        }
+    if (hl__ws_reserved_header(h->name)) {
+        hl__fmt(detail, cap, "extra header '%.40s' is written by the library", h->name);
+        return HL_E_INVALID;
+    }
+    return HL_OK;
+}
+
+typedef struct hl__strbuf {
+    char *p;
+    size_t cap, len;
+    int overflow;
+} hl__strbuf;
+
+static void hl__sb_put(hl__strbuf *b, const char *s, size_t n)
+{
+    if (b->len + n > b->cap) {
+        b->overflow = 1;
+        return;
+    }
+    HL_MEMCPY(b->p + b->len, s, n);
+    b->len += n;
+}
+
+static void hl__sb_str(hl__strbuf *b, const char *s)
+{
+    hl__sb_put(b, s, strlen(s));
+}
+
+/* Write the upgrade request into out; returns its length or HL_E_HEADER_TOO_BIG. */
+static int hl__ws_request_write(char *out, size_t cap, const hl_url *u, const char *key,
+                                const char *subprotocols, const hl_header *hdrs, int nhdrs)
+{
+    hl__strbuf b;
+    char port[8];
+    int i, default_port;
+    b.p = out;
+    b.cap = cap;
+    b.len = 0;
+    b.overflow = 0;
+    default_port = (u->scheme == HL_SCHEME_WSS || u->scheme == HL_SCHEME_HTTPS) ? u->port == 443
+                                                                                 : u->port == 80;
+    hl__sb_str(&b, "GET ");
+    hl__sb_str(&b, u->target);
+    hl__sb_str(&b, " HTTP/1.1\r\nHost: ");
+    if (u->is_ipv6) hl__sb_str(&b, "[");
+    hl__sb_str(&b, u->host);
+    if (u->is_ipv6) hl__sb_str(&b, "]");
+    if (!default_port) {
+        hl__fmt(port, sizeof port, ":%u", (unsigned)u->port);
+        hl__sb_str(&b, port);
+    }
+    hl__sb_str(&b, "\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: ");
+    hl__sb_str(&b, key);
+    hl__sb_str(&b, "\r\nSec-WebSocket-Version: 13\r\n");
+    if (subprotocols && subprotocols[0]) {
+        hl__sb_str(&b, "Sec-WebSocket-Protocol: ");
+        hl__sb_str(&b, subprotocols);
+        hl__sb_str(&b, "\r\n");
+    }
+    for (i = 0; i < nhdrs; i++) {
+        hl__sb_str(&b, hdrs[i].name);
+        hl__sb_str(&b, ": ");
+        hl__sb_str(&b, hdrs[i].value);
+        hl__sb_str(&b, "\r\n");
+    }
+    hl__sb_str(&b, "\r\n");
+    if (b.overflow || b.len > 0x7FFFFFFF) return HL_E_HEADER_TOO_BIG;
+    return (int)b.len;
+}
+
+/* What the response says, as views into the receive buffer. */
+typedef struct hl__ws_response {
+    int status;
+    long long content_length; /* -1 when absent */
+    int upgrade_ok;           /* Upgrade: websocket */
+    int connection_ok;        /* Connection lists upgrade */
+    const char *accept;
+    size_t accept_len;
+    int accept_count;
+    const char *protocol;
+    size_t protocol_len;
+    int has_extensions;
+} hl__ws_response;
+
+/* Trim spaces and tabs on both sides of p[0..*n). */
+static const char *hl__trim(const char *p, size_t *n)
+{
+    while (*n && (p[0] == ' ' || p[0] == '\t')) {
+        p++;
+        (*n)--;
+    }
+    while (*n && (p[*n - 1] == ' ' || p[*n - 1] == '\t')) (*n)--;
+    return p;
+}
+
+/* Does a comma-separated header value contain token (case-insensitive)? */
+static int hl__list_has(const char *v, size_t n, const char *token)
+{
+    size_t tl = strlen(token), i = 0;
+    while (i < n) {
+        size_t s = i, len;
+        const char *t;
+        while (i < n && v[i] != ',') i++;
+        len = i - s;
+        t = hl__trim(v + s, &len);
+        if (len == tl && hl__ieq(t, token, tl)) return 1;
+        i++;
+    }
+    return 0;
+}
+
+/* Parse the status line and headers in buf[0..n). Returns the header length (body starts
+   there), 0 when the blank line has not arrived, HL_E_HEADER_TOO_BIG past max, or
+   HL_E_HTTP_PROTOCOL with a reason in detail. */
+static int hl__ws_response_parse(const char *buf, size_t n, size_t max, hl__ws_response *r,
+                                 char *detail, size_t cap)
+{
+    size_t end = 0, i, line;
+    for (i = 0; i + 1 < n && i < max; i++) {
+        if (buf[i] == '\n' && buf[i + 1] == '\n') { end = i + 2; break; }
+        if (i + 3 < n && buf[i] == '\r' && buf[i + 1] == '\n' && buf[i + 2] == '\r' && buf[i + 3] == '\n') {
+            end = i + 4;
+            break;
+        }
+    }
+    if (!end) {
+        if (n >= max) {
+            hl__fmt(detail, cap, "response headers exceed max_header_size (%u)", (unsigned)max);
+            return HL_E_HEADER_TOO_BIG;
+        }
+        return 0;
+    }
+    HL_MEMSET(r, 0, sizeof *r);
+    r->content_length = -1;
+    /* status line: HTTP/1.x SP 3DIGIT */
+    if (end < 12 || memcmp(buf, "HTTP/1.", 7) != 0 || buf[8] != ' ' || buf[9] < '1' ||
+        buf[9] > '9' || buf[10] < '0' || buf[10] > '9' || buf[11] < '0' || buf[11] > '9') {
+        hl__fmt(detail, cap, "bad HTTP status line");
+        return HL_E_HTTP_PROTOCOL;
+    }
+    r->status = (buf[9] - '0') * 100 + (buf[10] - '0') * 10 + (buf[11] - '0');
+    line = 0;
+    while (line < end && buf[line] != '\n') line++;
+    line++;
+    while (line < end) {
+        size_t le = line, colon, nl, vl;
+        const char *v;
+        while (buf[le] != '\n') le++;
+        nl = le - line;
+        if (nl > 0 && buf[le - 1] == '\r') nl--;
+        if (nl == 0) break;
+        if (buf[line] == ' ' || buf[line] == '\t') {
+            hl__fmt(detail, cap, "obsolete header line folding");
+            return HL_E_HTTP_PROTOCOL;
+        }
+        for (colon = line; colon < line + nl && buf[colon] != ':'; colon++)
+            if (!hl__is_tchar((unsigned char)buf[colon])) {
+                hl__fmt(detail, cap, "bad character in a header name");
+                return HL_E_HTTP_PROTOCOL;
+            }
+        if (colon == line + nl || colon == line) {
+            hl__fmt(detail, cap, "header line without a name and colon");
+            return HL_E_HTTP_PROTOCOL;
+        }
+        vl = line + nl - colon - 1;
+        v = hl__trim(buf + colon + 1, &vl);
+#define HL__HDR_IS(s) (colon - line == sizeof(s) - 1 && hl__ieq(buf + line, s, sizeof(s) - 1))
+        if (HL__HDR_IS("upgrade")) {
+            r->upgrade_ok = hl__list_has(v, vl, "websocket");
+        } else if (HL__HDR_IS("connection")) {
+            r->connection_ok |= hl__list_has(v, vl, "upgrade");
+        } else if (HL__HDR_IS("sec-websocket-accept")) {
+            r->accept = v;
+            r->accept_len = vl;
+            r->accept_count++;
+        } else if (HL__HDR_IS("sec-websocket-protocol")) {
+            r->protocol = v;
+            r->protocol_len = vl;
+        } else if (HL__HDR_IS("sec-websocket-extensions")) {
+            r->has_extensions = 1;
+        } else if (HL__HDR_IS("content-length")) {
+            long long cl = 0;
+            size_t k;
+            if (vl == 0 || vl > 15 || r->content_length >= 0) {
+                hl__fmt(detail, cap, "bad or repeated Content-Length");
+                return HL_E_HTTP_PROTOCOL;
+            }
+            for (k = 0; k < vl; k++) {
+                if (v[k] < '0' || v[k] > '9') {
+                    hl__fmt(detail, cap, "bad Content-Length");
+                    return HL_E_HTTP_PROTOCOL;
+                }
+                cl = cl * 10 + (v[k] - '0');
+            }
+            r->content_length = cl;
+        }
+#undef HL__HDR_IS
+        line = le + 1;
+    }
+    return (int)end;
+}
+
+/* Is a subprotocol the server chose one of those offered? */
+static int hl__ws_protocol_offered(const char *offered, const char *p, size_t n)
+{
+    char tok[128];
+    if (!offered || n == 0 || n >= sizeof tok) return 0;
+    HL_MEMCPY(tok, p, n);
+    tok[n] = '\0';
+    return hl__list_has(offered, strlen(offered), tok);
+}
+
+/* Check a 101 response against our key and offer (RFC 6455 4.1, the client's checks). */
+static int hl__ws_response_check(const hl__ws_response *r, const char *key, const char *offered,
+                                 char *detail, size_t cap)
+{
+    char expect[29];
+    if (!r->upgrade_ok) {
+        hl__fmt(detail, cap, "101 response without 'Upgrade: websocket'");
+        return HL_E_HANDSHAKE;
+    }
+    if (!r->connection_ok) {
+        hl__fmt(detail, cap, "101 response without 'Connection: Upgrade'");
+        return HL_E_HANDSHAKE;
+    }
+    hl__ws_accept_compute(key, expect);
+    if (r->accept_count != 1 || r->accept_len != 28 || memcmp(r->accept, expect, 28) != 0) {
+        hl__fmt(detail, cap, "Sec-WebSocket-Accept missing or wrong");
+        return HL_E_HANDSHAKE;
+    }
+    if (r->has_extensions) {
+        hl__fmt(detail, cap, "server selected an extension that was not offered");
+        return HL_E_HANDSHAKE;
+    }
+    if (r->protocol_len && !hl__ws_protocol_offered(offered, r->protocol, r->protocol_len)) {
+        hl__fmt(detail, cap, "server selected a subprotocol that was not offered");
+        return HL_E_HANDSHAKE;
+    }
+    return HL_OK;
+}
+/* ==== end ws_handshake.c ==== */
+/* ==== begin ws_proto.c ==== */
+/* The RFC 6455 client machine after the handshake. Sans-I/O: the driver puts received bytes
+   into the receive buffer (rx_buf/rx_ack) and takes bytes to send from the send queue
+   (tx_buf/tx_ack); this file never sees a socket or a clock.
+
+   Receive buffer layout: [msg_start, wr) is the message assembled so far (unmasked payload of
+   its fragments, headers squeezed out), [rd, fill) the bytes not parsed yet. An unfragmented
+   message is delivered where it landed, so the common case copies nothing; a fragment's payload
+   is moved down over the headers between it and the previous fragment. */
+
+#define HL__CTRL_FRAME_MAX (6 + 125)        /* masked control frame */
+#define HL__TX_CTRL_RESERVE (2 * HL__CTRL_FRAME_MAX) /* kept for pong and close */
+
+typedef struct hl__wsp_sink {
+    void (*message)(void *user, int is_text, const unsigned char *p, size_t n);
+    void (*pong)(void *user, const unsigned char *p, size_t n);
+    void *user;
+} hl__wsp_sink;
+
+typedef struct hl__wsp {
+    unsigned char *rx;
+    size_t rx_cap, compact_below, max_msg;
+    size_t msg_start, wr, rd, fill;
+    int msg_op;          /* opcode of the message being assembled, 0 when none */
+    uint32_t utf8;       /* UTF-8 state of that message */
+    int in_payload;      /* a data frame's header was read and its payload is arriving */
+    int frame_fin;
+    uint64_t frame_left; /* payload bytes of that frame still to come */
+
+    unsigned char *tx;
+    size_t tx_cap, tx_head, tx_tail;
+    int send_op;         /* type of an outgoing fragmented message, 0 when none */
+    uint32_t send_utf8;
+    unsigned char pong[125];
+    int pong_pending;    /* -1 none, else the payload length of the latest unanswered ping */
+    unsigned char close_frame[4 + 123];
+    int close_pending;   /* -1 none, else the close payload length waiting for queue room */
+
+    int close_sent, close_recv;
+    int failed;          /* a protocol error: no more input is processed */
+    int recv_code;       /* close code received (1005 when the frame had none) */
+    char recv_reason[124];
+    int sent_code;
+    int result;          /* HL_E_PROTOCOL, HL_E_BAD_UTF8, HL_E_MSG_TOO_BIG once failed */
+    char detail[160];
+    hl__rng *rng;
+    hl_ws_stats stats;
+} hl__wsp;
+
+static void hl__wsp_reset(hl__wsp *p)
+{
+    p->msg_start = p->wr = p->rd = p->fill = 0;
+    p->msg_op = 0;
+    p->utf8 = 0;
+    p->in_payload = 0;
+    p->frame_left = 0;
+    p->tx_head = p->tx_tail = 0;
+    p->send_op = 0;
+    p->send_utf8 = 0;
+    p->pong_pending = -1;
+    p->close_pending = -1;
+    p->close_sent = p->close_recv = p->failed = 0;
+    p->recv_code = p->sent_code = 0;
+    p->recv_reason[0] = '\0';
+    p->result = HL_OK;
+    p->detail[0] = '\0';
+    HL_MEMSET(&p->stats, 0, sizeof p->stats);
+}
+
+/* ---- send queue ---- */
+
+static size_t hl__wsp_tx_used(const hl__wsp *p)
+{
+    return p->tx_tail - p->tx_head;
+}
+
+/* n contiguous free bytes at the tail, compacting if that makes room; NULL when full.
+   keep bytes of room stay free afterwards (the control-frame reserve). */
+static unsigned char *hl__wsp_tx_room(hl__wsp *p, size_t n, size_t keep)
+{
+    size_t used = hl__wsp_tx_used(p);
+    if (n > p->tx_cap || p->tx_cap - used < n || p->tx_cap - used - n < keep) return NULL;
+    if (p->tx_cap - p->tx_tail < n) {
+        HL_MEMMOVE(p->tx, p->tx + p->tx_head, used);
+        p->tx_head = 0;
+        p->tx_tail = used;
+    }
+    return p->tx + p->tx_tail;
+}
+
+static void hl__wsp_tx_commit(hl__wsp *p, size_t n)
+{
+    p->tx_tail += n;
+    if (hl__wsp_tx_used(p) > p->stats.send_queue_peak) p->stats.send_queue_peak = hl__wsp_tx_used(p);
+}
+
+/* Frame and mask a payload into the queue; the caller checked there is room. */
+static void hl__wsp_put_frame(hl__wsp *p, unsigned char *dst, int fin, int op,
+                              const unsigned char *data, size_t n)
+{
+    unsigned char key[4];
+    size_t h;
+    hl__rng_bytes(p->rng, key, 4);
+    h = hl__frame_write(dst, fin, op, n, key);
+    if (n) hl__mask(dst + h, data, n, key, 0);
+    hl__wsp_tx_commit(p, h + n);
+}
+
+static size_t hl__frame_size(size_t n)
+{
+    return n + 6 + (n >= 126 ? 2 : 0) + (n > 0xFFFF ? 6 : 0);
+}
+
+/* Control frames may use the reserve; when even that is full they wait in a slot. */
+static int hl__wsp_put_control(hl__wsp *p, int op, const unsigned char *data, size_t n)
+{
+    unsigned char *dst = hl__wsp_tx_room(p, hl__frame_size(n), 0);
+    if (!dst) return HL_E_QUEUE_FULL;
+    hl__wsp_put_frame(p, dst, 1, op, data, n);
+    return HL_OK;
+}
+
+/* Write what waits in the slots once the queue drained; called after every tx_ack. */
+static void hl__wsp_flush_slots(hl__wsp *p)
+{
+    if (p->pong_pending >= 0 &&
+        hl__wsp_put_control(p, HL__OP_PONG, p->pong, (size_t)p->pong_pending) == HL_OK)
+        p->pong_pending = -1;
+    if (p->close_pending >= 0 && p->pong_pending < 0 &&
+        hl__wsp_put_control(p, HL__OP_CLOSE, p->close_frame, (size_t)p->close_pending) == HL_OK)
+        p->close_pending = -1;
+}
+
+/* Queue our close frame (code 0: none); nothing is sent after it. */
+static void hl__wsp_queue_close(hl__wsp *p, int code, const char *reason, size_t rlen)
+{
+    size_t n = 0;
+    if (p->close_sent) return;
+    p->close_sent = 1;
+    p->sent_code = code;
+    if (code) {
+        p->close_frame[0] = (unsigned char)(code >> 8);
+        p->close_frame[1] = (unsigned char)code;
+        n = 2 + HL__MIN(rlen, (size_t)123);
+        if (n > 2) HL_MEMCPY(p->close_frame + 2, reason, n - 2);
+    }
+    p->close_pending = (int)n;
+    hl__wsp_flush_slots(p);
+}
+
+/* Bytes waiting to be sent (tx_buf) and how many went out (tx_ack). */
+static const unsigned char *hl__wsp_tx_buf(const hl__wsp *p, size_t *len)
+{
+    *len = hl__wsp_tx_used(p);
+    return p->tx + p->tx_head;
+}
+
+static void hl__wsp_tx_ack(hl__wsp *p, size_t n)
+{
+    p->tx_head += n;
+    if (p->tx_head == p->tx_tail) p->tx_head = p->tx_tail = 0;
+    hl__wsp_flush_slots(p);
+}
+
+static int hl__wsp_tx_pending(const hl__wsp *p)
+{
+    return p->tx_tail != p->tx_head || p->pong_pending >= 0 || p->close_pending >= 0;
+}
+
+/* Queue a data frame. fragment: part of hl_ws_send_fragment (fin says whether last). */
+static int hl__wsp_send(hl__wsp *p, int type, const unsigned char *data, size_t n, int fin,
+                        int fragment)
+{
+    int op;
+    uint32_t st = 0;
+    unsigned char *dst;
+    if (p->close_sent || p->close_recv) return HL_E_CLOSED;
+    if (type != HL__OP_TEXT && type != HL__OP_BINARY) return HL_E_INVALID;
+    if (!fragment && p->send_op) return HL_E_STATE; /* a fragmented message is open */
+    if (p->send_op && type != p->send_op) return HL_E_STATE;
+    op = p->send_op ? HL__OP_CONT : type;
+    if (type == HL__OP_TEXT) {
+        st = hl__utf8_feed(p->send_op ? p->send_utf8 : 0, data, n);
+        if (st == HL__UTF8_REJECT || (fin && st != HL__UTF8_ACCEPT)) return HL_E_BAD_UTF8;
+    }
+    dst = hl__wsp_tx_room(p, hl__frame_size(n), HL__TX_CTRL_RESERVE);
+    if (!dst) return HL_E_QUEUE_FULL;
+    hl__wsp_put_frame(p, dst, fin, op, data, n);
+    p->send_op = fin ? 0 : type;
+    p->send_utf8 = st;
+    if (fin) p->stats.msgs_out++;
+    p->stats.bytes_out += n;
+    return HL_OK;
+}
+
+static int hl__wsp_ping(hl__wsp *p, const unsigned char *data, size_t n)
+{
+    int rc;
+    if (n > 125) return HL_E_INVALID;
+    if (p->close_sent || p->close_recv) return HL_E_CLOSED;
+    rc = hl__wsp_put_control(p, HL__OP_PING, data, n);
+    if (rc == HL_OK) p->stats.pings_out++;
+    return rc;
+}
+
+/* ---- receive ---- */
+
+/* Free room at the end of the receive buffer, after squeezing out consumed bytes when the room
+   has become small. Each byte of a message moves at most once this way. */
+static unsigned char *hl__wsp_rx_buf(hl__wsp *p, size_t *len)
+{
+    if (p->rx_cap - p->fill < p->compact_below && (p->msg_start > 0 || p->rd > p->wr)) {
+        size_t mlen = p->wr - p->msg_start, tail = p->fill - p->rd;
+        HL_MEMMOVE(p->rx, p->rx + p->msg_start, mlen);
+        HL_MEMMOVE(p->rx + mlen, p->rx + p->rd, tail);
+        p->msg_start = 0;
+        p->wr = mlen;
+        p->rd = mlen;
+        p->fill = mlen + tail;
+    }
+    *len = p->rx_cap - p->fill;
+    return p->rx + p->fill;
+}
+
+static void hl__wsp_rx_ack(hl__wsp *p, size_t n)
+{
+    p->fill += n;
+}
+
+/* Fail the connection (RFC 6455 7.1.7): queue a close with the code, stop reading. */
+static int hl__wsp_fail(hl__wsp *p, int result, int code, const char *why)
+{
+    p->failed = 1;
+    p->result = result;
+    hl__fmt(p->detail, sizeof p->detail, "%s", why);
+    hl__wsp_queue_close(p, code, why, strlen(why));
+    return result;
+}
+
+static int hl__close_code_valid(unsigned code)
+{
+    return (code >= 1000 && code <= 1003) || (code >= 1007 && code <= 1014) ||
+           (code >= 3000 && code <= 4999);
+}
+
+static int hl__wsp_on_close(hl__wsp *p, const unsigned char *d, size_t n)
+{
+    unsigned code = 1005;
+    if (n == 1) return hl__wsp_fail(p, HL_E_PROTOCOL, 1002, "close frame with a 1-byte payload");
+    if (n >= 2) {
+        code = (unsigned)d[0] << 8 | d[1];
+        if (!hl__close_code_valid(code))
+            return hl__wsp_fail(p, HL_E_PROTOCOL, 1002, "close frame with an invalid code");
+        if (hl__utf8_feed(0, d + 2, n - 2) != HL__UTF8_ACCEPT)
+            return hl__wsp_fail(p, HL_E_BAD_UTF8, 1007, "close reason is not valid UTF-8");
+        HL_MEMCPY(p->recv_reason, d + 2, n - 2);
+    }
+    p->recv_reason[n >= 2 ? n - 2 : 0] = '\0';
+    p->recv_code = (int)code;
+    p->close_recv = 1;
+    /* echo the code, as RFC 6455 5.5.1 suggests; an empty close is answered empty */
+    hl__wsp_queue_close(p, n >= 2 ? (int)code : 0, NULL, 0);
+    return HL_OK;
+}
+
+static int hl__wsp_on_control(hl__wsp *p, const hl__frame *f, const unsigned char *d,
+                              const hl__wsp_sink *sink)
+{
+    size_t n = (size_t)f->len;
+    if (f->opcode == HL__OP_PING) {
+        p->stats.pings_in++;
+        if (p->close_sent) return HL_OK;
+        if (p->pong_pending >= 0) p->stats.pongs_coalesced++;
+        HL_MEMCPY(p->pong, d, n);
+        p->pong_pending = (int)n;
+        hl__wsp_flush_slots(p);
+        return HL_OK;
+    }
+    if (f->opcode == HL__OP_PONG) {
+        p->stats.pongs_in++;
+        if (sink->pong) sink->pong(sink->user, d, n);
+        return HL_OK;
+    }
+    return hl__wsp_on_close(p, d, n);
+}
+
+/* Check a header against RFC 6455 5.2-5.5 for a client. */
+static int hl__wsp_check_header(hl__wsp *p, const hl__frame *f)
+{
+    if (f->rsv) return hl__wsp_fail(p, HL_E_PROTOCOL, 1002, "reserved bits set without an extension");
+    if (f->masked) return hl__wsp_fail(p, HL_E_PROTOCOL, 1002, "masked frame from the server");
+    if ((f->opcode > 2 && f->opcode < 8) || f->opcode > 10)
+        return hl__wsp_fail(p, HL_E_PROTOCOL, 1002, "reserved opcode");
+    if (f->opcode >= 8) {
+        if (!f->fin) return hl__wsp_fail(p, HL_E_PROTOCOL, 1002, "fragmented control frame");
+        if (f->len > 125) return hl__wsp_fail(p, HL_E_PROTOCOL, 1002, "control frame over 125 bytes");
+        return HL_OK;
+    }
+    if (f->opcode == HL__OP_CONT && !p->msg_op)
+        return hl__wsp_fail(p, HL_E_PROTOCOL, 1002, "continuation frame without a message");
+    if (f->opcode != HL__OP_CONT && p->msg_op)
+        return hl__wsp_fail(p, HL_E_PROTOCOL, 1002, "new message inside a fragmented message");
+    if (f->len > (uint64_t)p->max_msg ||
+        (p->msg_op && (uint64_t)(p->wr - p->msg_start) + f->len > (uint64_t)p->max_msg))
+        return hl__wsp_fail(p, HL_E_MSG_TOO_BIG, 1009, "message over max_message_size");
+    return HL_OK;
+}
+
+/* Deliver the assembled message and start the next one where parsing stands. */
+static int hl__wsp_deliver(hl__wsp *p, const hl__wsp_sink *sink)
+{
+    int is_text = p->msg_op == HL__OP_TEXT;
+    size_t n = p->wr - p->msg_start;
+    if (is_text && p->utf8 != HL__UTF8_ACCEPT)
+        return hl__wsp_fail(p, HL_E_BAD_UTF8, 1007, "text message ends inside a UTF-8 sequence");
+    p->stats.msgs_in++;
+    p->stats.bytes_in += n;
+    p->msg_op = 0;
+    sink->message(sink->user, is_text, p->rx + p->msg_start, n);
+    p->msg_start = p->wr = p->rd;
+    return HL_OK;
+}
+
+/* Parse everything parseable in the receive buffer, calling the sink for each message and pong.
+   Returns HL_OK, or the error the connection failed with (a close frame is then queued). After a
+   close frame from the peer, or a failure, further input is ignored. *stop is polled after every
+   callback so the driver can stop delivery (abort from inside a callback). */
+static int hl__wsp_recv(hl__wsp *p, const hl__wsp_sink *sink, const int *stop)
+{
+    while (!p->failed && !p->close_recv && !*stop) {
+        if (p->in_payload) {
+            size_t k = (size_t)HL__MIN((uint64_t)(p->fill - p->rd), p->frame_left);
+            if (k) {
+                if (p->rd != p->wr) HL_MEMMOVE(p->rx + p->wr, p->rx + p->rd, k);
+                if (p->msg_op == HL__OP_TEXT) {
+                    p->utf8 = hl__utf8_feed(p->utf8, p->rx + p->wr, k);
+                    if (p->utf8 == HL__UTF8_REJECT)
+                        return hl__wsp_fail(p, HL_E_BAD_UTF8, 1007, "invalid UTF-8 in a text message");
+                }
+                p->wr += k;
+                p->rd += k;
+                p->frame_left -= k;
+            }
+            if (p->frame_left) break;
+            p->in_payload = 0;
+            if (p->frame_fin && hl__wsp_deliver(p, sink) != HL_OK) return p->result;
+            continue;
+        } else {
+            hl__frame f;
+            int h = hl__frame_parse(p->rx + p->rd, p->fill - p->rd, &f);
+            if (h == 0) break;
+            if (h < 0) return hl__wsp_fail(p, HL_E_PROTOCOL, 1002, "64-bit length with the top bit set");
+            if (hl__wsp_check_header(p, &f) != HL_OK) return p->result;
+            if (f.opcode >= 8) {
+                const unsigned char *d = p->rx + p->rd + h;
+                if (p->fill - p->rd - (size_t)h < f.len) break; /* whole control frame first */
+                p->rd += (size_t)h + (size_t)f.len;
+                if (hl__wsp_on_control(p, &f, d, sink) != HL_OK) return p->result;
+                if (!p->msg_op) p->msg_start = p->wr = p->rd;
+                continue;
+            }
+            p->rd += (size_t)h;
+            if (f.opcode != HL__OP_CONT) {
+                p->msg_op = f.opcode;
+                p->utf8 = HL__UTF8_ACCEPT;
+                p->msg_start = p->wr = p->rd;
+            }
+            p->in_payload = 1;
+            p->frame_fin = f.fin;
+            p->frame_left = f.len;
+        }
+    }
+    if (p->msg_start == p->fill && !p->msg_op && !p->in_payload)
+        p->msg_start = p->wr = p->rd = p->fill = 0; /* all consumed: start over at the front */
+    return p->failed ? p->result : HL_OK;
+}
+/* ==== end ws_proto.c ==== */
+/* ==== begin driver.c ==== */
+/* The driver: the context, connection slots and their lifecycle, and hl_poll. The only place
+   that owns sockets and calls into sys; the protocol machines below it never see them. */
+
+#define HL__MAX_ADDRS 8
+#define HL__READS_PER_PASS 64 /* bounds one connection's turn so others are served too */
+
+typedef struct hl__conn {
+    uint32_t id;            /* 0 when the slot is free */
+    uint32_t gen;
+    hl_state state;
+    hl_socket fd;
+    uint64_t deadline;      /* ns on the context clock; 0 when none */
+    hl_url url;
+    char subprotocols[256];
+    char protocol[128];     /* chosen by the server */
+    hl_headers_fn headers;
+    void *headers_user;
+    hl_event_fn on_event;
+    void *user;
+    hl_addr addrs[HL__MAX_ADDRS];
+    int naddrs, addr_i;
+    char key[25];           /* Sec-WebSocket-Key */
+    int stop;               /* set by abort: deliver nothing more */
+    int io_error;           /* a send error found outside hl_process (errno), handled inside it */
+    hl_close_origin close_origin;
+    hl_error_info err;
+    hl__wsp ws;
+} hl__conn;
+
+struct hl_ctx {
+    hl_config cfg;
+    hl__rng rng;
+    hl__conn *conns;
+    hl_pollfd *pfds;
+    struct pollfd *sys_pfds;
+    int in_process;         /* callbacks are running: hl_poll may not be re-entered */
+    int events;             /* delivered in the current hl_process */
+};
+
+HL_API void hl_config_resolve(const hl_config *in, hl_config *out)
+{
+    if (in) *out = *in;
+    else HL_MEMSET(out, 0, sizeof *out);
+#define HL__DEF(f, v) if (!out->f) out->f = (v)
+    HL__DEF(max_connections, 4);
+    HL__DEF(max_message_size, 1u << 20);
+    HL__DEF(read_chunk_size, 16u << 10);
+    HL__DEF(send_queue_size, 256u << 10);
+    HL__DEF(max_header_size, 8u << 10);
+    HL__DEF(connect_timeout_ms, 10000);
+    HL__DEF(handshake_timeout_ms, 10000);
+    HL__DEF(close_timeout_ms, 5000);
+    HL__DEF(log_level, HL_LOG_INFO);
+    HL__DEF(clock, hl__clock_default);
+    HL__DEF(entropy, hl__entropy_default);
+    HL__DEF(resolve, hl__sys_resolve);
+#undef HL__DEF
+    if (out->read_chunk_size < 1024) out->read_chunk_size = 1024;
+    if (out->max_header_size < 256) out->max_header_size = 256;
+    if (out->send_queue_size < 2 * HL__TX_CTRL_RESERVE) out->send_queue_size = 2 * HL__TX_CTRL_RESERVE;
+}
+
+/* Receive buffer: one whole message plus a read chunk, and never less than the headers. */
+static size_t hl__rx_cap(const hl_config *c)
+{
+    return HL__MAX((size_t)c->max_message_size, (size_t)c->max_header_size) + c->read_chunk_size;
+}
+
+/* Carve everything from the arena; with a counting arena this is hl_ctx_size. */
+static hl_ctx *hl__ctx_carve(hl__arena *a, const hl_config *cfg)
+{
+    hl_ctx *ctx = (hl_ctx *)hl__arena_alloc(a, sizeof(hl_ctx));
+    hl__conn *conns = (hl__conn *)hl__arena_alloc(a, sizeof(hl__conn) * cfg->max_connections);
+    hl_pollfd *pfds = (hl_pollfd *)hl__arena_alloc(a, sizeof(hl_pollfd) * cfg->max_connections);
+    struct pollfd *spfds = (struct pollfd *)hl__arena_alloc(a, sizeof(struct pollfd) * cfg->max_connections);
+    uint32_t i;
+    if (ctx) {
+        HL_MEMSET(ctx, 0, sizeof *ctx);
+        ctx->conns = conns;
+        ctx->pfds = pfds;
+        ctx->sys_pfds = spfds;
+    }
+    for (i = 0; i < cfg->max_connections; i++) {
+        unsigned char *rx = (unsigned char *)hl__arena_alloc(a, hl__rx_cap(cfg));
+        unsigned char *tx = (unsigned char *)hl__arena_alloc(a, cfg->send_queue_size);
+        if (ctx && conns) {
+            hl__conn *c = &conns[i];
+            HL_MEMSET(c, 0, sizeof *c);
+            c->fd = HL_INVALID_SOCKET;
+            c->ws.rx = rx;
+            c->ws.rx_cap = hl__rx_cap(cfg);
+            c->ws.compact_below = cfg->read_chunk_size;
+            c->ws.max_msg = cfg->max_message_size;
+            c->ws.tx = tx;
+            c->ws.tx_cap = cfg->send_queue_size;
+            c->ws.rng = &ctx->rng;
+        }
+    }
+    if (!ctx || !conns || !pfds || !spfds) return NULL;
+    return ctx;
+}
+
+HL_API size_t hl_ctx_size(const hl_config *config)
+{
+    hl_config cfg;
+    hl__arena a;
+    hl_config_resolve(config, &cfg);
+    a.base = NULL;
+    a.size = 0;
+    a.used = 0;
+    hl__ctx_carve(&a, &cfg);
+    return a.used + HL__ALIGN - 1; /* the block may start unaligned */
+}
+
+static void hl__log(hl_ctx *ctx, hl_log_level level, uint32_t id, const char *fmt, ...)
+{
+    char msg[256];
+    va_list ap;
+    if (!ctx->cfg.log || level > ctx->cfg.log_level) return;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    ctx->cfg.log(ctx->cfg.user, level, id, msg);
+}
+
+HL_API int hl_ctx_init(hl_ctx **out, void *mem, size_t size, const hl_config *config)
+{
+    hl_config cfg;
+    hl__arena a;
+    hl_ctx *ctx;
+    size_t skew;
+    unsigned char seed[44];
+    if (!out || !mem) return HL_E_INVALID;
+    *out = NULL;
+    hl_config_resolve(config, &cfg);
+    if (size < hl_ctx_size(&cfg)) return HL_E_NO_MEMORY;
+    skew = (size_t)(-(intptr_t)mem) & (HL__ALIGN - 1);
+    a.base = (unsigned char *)mem + skew;
+    a.size = size - skew;
+    a.used = 0;
+    ctx = hl__ctx_carve(&a, &cfg);
+    if (!ctx) return HL_E_NO_MEMORY;
+    ctx->cfg = cfg;
+    if (cfg.entropy(cfg.user, seed, sizeof seed) != 0) return HL_E_IO;
+    hl__rng_seed(&ctx->rng, seed);
+    HL_MEMSET(seed, 0, sizeof seed);
+    if (hl__sys_startup() != HL_OK) return HL_E_IO;
+    *out = ctx;
+    return HL_OK;
+}
+
+HL_API const hl_config *hl_ctx_config(const hl_ctx *ctx)
+{
+    return &ctx->cfg;
+}
+
+static uint64_t hl__now(hl_ctx *ctx)
+{
+    return ctx->cfg.clock(ctx->cfg.user);
+}
+
+static void hl__set_deadline(hl_ctx *ctx, hl__conn *c, uint32_t ms)
+{
+    c->deadline = hl__now(ctx) + (uint64_t)ms * HL__NS_PER_MS;
+}
+
+static hl__conn *hl__conn_get(hl_ctx *ctx, hl_ws ws)
+{
+    uint32_t idx = (ws.id & 0xFFFFu) - 1;
+    if (!ctx || ws.id == 0 || idx >= ctx->cfg.max_connections) return NULL;
+    if (ctx->conns[idx].id != ws.id) return NULL;
+    return &ctx->conns[idx];
+}
+
+/* ---- events ---- */
+
+static void hl__emit(hl_ctx *ctx, hl__conn *c, hl_event *ev)
+{
+    ev->ws.id = c->id;
+    ev->user = c->user;
+    if (!ev->detail) ev->detail = "";
+    if (!ev->reason) ev->reason = "";
+    if (!ev->protocol) ev->protocol = "";
+    ctx->events++;
+    c->on_event(ctx, ev);
+}
+
+static void hl__set_state(hl_ctx *ctx, hl__conn *c, hl_state s, int result)
+{
+    hl_event ev;
+    if (c->state == s) return;
+    HL_MEMSET(&ev, 0, sizeof ev);
+    ev.type = HL_EV_STATE;
+    ev.prev_state = c->state;
+    ev.state = s;
+    ev.result = result;
+    ev.detail = result ? c->err.detail : "";
+    c->state = s;
+    hl__log(ctx, HL_LOG_DEBUG, c->id, "state %s -> %s%s%s", hl_state_str(ev.prev_state),
+            hl_state_str(s), result ? ": " : "", result ? c->err.detail : "");
+    hl__emit(ctx, c, &ev);
+}
+
+/* Record the reason a connection fails; the first reason wins. */
+static void hl__set_error(hl__conn *c, int result, int sys_errno, const char *fmt, ...)
+{
+    va_list ap;
+    if (c->err.result) return;
+    c->err.result = result;
+    c->err.sys_errno = sys_errno;
+    va_start(ap, fmt);
+    vsnprintf(c->err.detail, sizeof c->err.detail, fmt, ap);
+    va_end(ap);
+}
+
+static void hl__emit_error(hl_ctx *ctx, hl__conn *c, const unsigned char *data, size_t len)
+{
+    hl_event ev;
+    HL_MEMSET(&ev, 0, sizeof ev);
+    ev.type = HL_EV_ERROR;
+    ev.result = c->err.result;
+    ev.detail = c->err.detail;
+    ev.http_status = c->err.http_status;
+    ev.data = data;
+    ev.len = len;
+    hl__log(ctx, HL_LOG_WARN, c->id, "%s: %s", hl_result_name(c->err.result), c->err.detail);
+    hl__emit(ctx, c, &ev);
+}
+
+/* The end of a connection: socket closed, CLOSED and CLOSE events, slot freed. */
+static void hl__conn_finish(hl_ctx *ctx, hl__conn *c)
+{
+    hl_event ev;
+    if (c->fd != HL_INVALID_SOCKET) {
+        hl__sys_close(c->fd);
+        c->fd = HL_INVALID_SOCKET;
+    }
+    c->deadline = 0;
+    hl__set_state(ctx, c, HL_STATE_CLOSED, c->err.result);
+    HL_MEMSET(&ev, 0, sizeof ev);
+    ev.type = HL_EV_CLOSE;
+    ev.result = c->err.result;
+    ev.detail = c->err.detail;
+    ev.close_origin = c->close_origin;
+    if (c->ws.close_recv) {
+        ev.close_code = c->ws.recv_code;
+        ev.reason = c->ws.recv_reason;
+    } else {
+        ev.close_code = c->ws.sent_code && c->ws.failed ? c->ws.sent_code : 1006;
+    }
+    c->err.close_code = ev.close_code;
+    hl__emit(ctx, c, &ev);
+    c->id = 0; /* the handle is dead from here on */
+}
+
+/* Fail now: error event, then the end, without a closing handshake. */
+static void hl__conn_fail(hl_ctx *ctx, hl__conn *c, int result, int sys_errno, const char *fmt, ...)
+{
+    if (!c->err.result) {
+        va_list ap;
+        c->err.result = result;
+        c->err.sys_errno = sys_errno;
+        va_start(ap, fmt);
+        vsnprintf(c->err.detail, sizeof c->err.detail, fmt, ap);
+        va_end(ap);
+        c->close_origin = HL_CLOSE_BY_ERROR;
+        hl__emit_error(ctx, c, NULL, 0);
+    }
+    hl__conn_finish(ctx, c);
+}
+
+/* Enter CLOSING: the close handshake (or a failure's close frame) is under way. */
+static void hl__conn_closing(hl_ctx *ctx, hl__conn *c)
+{
+    if (c->state == HL_STATE_CLOSING) return;
+    hl__set_deadline(ctx, c, ctx->cfg.close_timeout_ms);
+    hl__set_state(ctx, c, HL_STATE_CLOSING, c->err.result);
+}
+
+/* ---- the protocol sink ---- */
+
+typedef struct hl__sink_ctx {
+    hl_ctx *ctx;
+    hl__conn *c;
+} hl__sink_ctx;
+
+static void hl__on_message(void *user, int is_text, const unsigned char *p, size_t n)
+{
+    hl__sink_ctx *s = (hl__sink_ctx *)user;
+    hl_event ev;
+    HL_MEMSET(&ev, 0, sizeof ev);
+    ev.type = HL_EV_MESSAGE;
+    ev.data = p;
+    ev.len = n;
+    ev.is_text = is_text;
+    hl__emit(s->ctx, s->c, &ev);
+}
+
+static void hl__on_pong(void *user, const unsigned char *p, size_t n)
+{
+    hl__sink_ctx *s = (hl__sink_ctx *)user;
+    hl_event ev;
+    HL_MEMSET(&ev, 0, sizeof ev);
+    ev.type = HL_EV_PONG;
+    ev.data = p;
+    ev.len = n;
+    hl__emit(s->ctx, s->c, &ev);
+}
+
+/* ---- connecting ---- */
+
+static int hl__connect_errno_result(int e)
+{
+    if (e == HL__ECONNREFUSED) return HL_E_CONNECT_REFUSED;
+    if (e == HL__ETIMEDOUT) return HL_E_CONNECT_TIMEOUT;
+    return HL_E_CONNECT;
+}
+
+static void hl__upgrade_start(hl_ctx *ctx, hl__conn *c);
+
+/* Try the addresses from addr_i on until one connects or is in progress. */
+static void hl__connect_next(hl_ctx *ctx, hl__conn *c, int last_result, int last_errno)
+{
+    char why[96];
+    while (c->addr_i < c->naddrs) {
+        const hl_addr *a = &c->addrs[c->addr_i++];
+        int e = 0, r;
+        c->fd = hl__sys_socket(a, &e);
+        if (c->fd == HL_INVALID_SOCKET) {
+            last_result = HL_E_CONNECT;
+            last_errno = e;
+            continue;
+        }
+        r = hl__sys_connect(c->fd, a, &e);
+        if (r >= 0) {
+            hl__set_deadline(ctx, c, ctx->cfg.connect_timeout_ms);
+            hl__set_state(ctx, c, HL_STATE_CONNECTING, HL_OK);
+            if (r == 0) hl__upgrade_start(ctx, c);
+            return;
+        }
+        hl__sys_close(c->fd);
+        c->fd = HL_INVALID_SOCKET;
+        last_result = hl__connect_errno_result(e);
+        last_errno = e;
+    }
+    if (last_result == HL_E_CONNECT_TIMEOUT && !last_errno) {
+        hl__conn_fail(ctx, c, last_result, 0, "connect to %s:%u timed out after %u ms (connect_timeout_ms)",
+                      c->url.host, (unsigned)c->url.port, (unsigned)ctx->cfg.connect_timeout_ms);
+        return;
+    }
+    hl__sys_strerror(last_errno, why, sizeof why);
+    hl__conn_fail(ctx, c, last_result, last_errno, "connect to %s:%u failed: %s", c->url.host,
+                  (unsigned)c->url.port, why);
+}
+
+static void hl__resolve_and_connect(hl_ctx *ctx, hl__conn *c)
+{
+    int n;
+    hl__set_state(ctx, c, HL_STATE_RESOLVING, HL_OK);
+    n = ctx->cfg.resolve(ctx->cfg.user, c->url.host, c->url.port, c->addrs, HL__MAX_ADDRS);
+    if (n <= 0) {
+        hl__conn_fail(ctx, c, n < 0 ? n : HL_E_DNS, 0, "cannot resolve '%s'", c->url.host);
+        return;
+    }
+    c->naddrs = n;
+    c->addr_i = 0;
+    hl__connect_next(ctx, c, HL_E_CONNECT, 0);
+}
+
+/* TCP is up: write the upgrade request into the send queue. */
+static void hl__upgrade_start(hl_ctx *ctx, hl__conn *c)
+{
+    hl_header hdrs[HL_MAX_EXTRA_HEADERS];
+    unsigned char raw[16];
+    int nh = 0, i, len;
+    size_t room;
+    if (c->headers) {
+        nh = c->headers(c->headers_user, hdrs, HL_MAX_EXTRA_HEADERS);
+        if (nh < 0) {
+            hl__conn_fail(ctx, c, nh, 0, "header provider refused the connect (%s)", hl_result_name(nh));
+            return;
+        }
+        if (nh > HL_MAX_EXTRA_HEADERS) nh = HL_MAX_EXTRA_HEADERS;
+        for (i = 0; i < nh; i++) {
+            char why[120];
+            if (hl__ws_header_check(&hdrs[i], why, sizeof why) != HL_OK) {
+                hl__conn_fail(ctx, c, HL_E_INVALID, 0, "%s", why);
+                return;
+            }
+        }
+    }
+    hl__rng_bytes(&ctx->rng, raw, sizeof raw);
+    hl__base64_encode(raw, sizeof raw, c->key);
+    room = HL__MIN(c->ws.tx_cap, (size_t)ctx->cfg.max_header_size);
+    len = hl__ws_request_write((char *)c->ws.tx, room, &c->url, c->key, c->subprotocols, hdrs, nh);
+    if (len < 0) {
+        hl__conn_fail(ctx, c, HL_E_HEADER_TOO_BIG, 0, "upgrade request over max_header_size (%u)",
+                      (unsigned)ctx->cfg.max_header_size);
+        return;
+    }
+    c->ws.tx_head = 0;
+    c->ws.tx_tail = (size_t)len;
+    hl__set_deadline(ctx, c, ctx->cfg.handshake_timeout_ms);
+    hl__set_state(ctx, c, HL_STATE_UPGRADING, HL_OK);
+}
+
+/* The whole response head is in the receive buffer: check it and open, or report refusal. */
+static void hl__upgrade_response(hl_ctx *ctx, hl__conn *c, int eof)
+{
+    hl__ws_response r;
+    hl__wsp *p = &c->ws;
+    char why[160];
+    int h = hl__ws_response_parse((const char *)p->rx, p->fill, ctx->cfg.max_header_size, &r, why, sizeof why);
+    if (h == 0) {
+        if (eof) hl__conn_fail(ctx, c, HL_E_HANDSHAKE, 0, "server closed the connection during the handshake");
+        return;
+    }
+    if (h < 0) {
+        hl__conn_fail(ctx, c, h, 0, "%s", why);
+        return;
+    }
+    if (r.status != 101) {
+        size_t body = p->fill - (size_t)h;
+        /* keep the refusal's body: wait for Content-Length bytes while they fit, or EOF */
+        if (!eof && r.content_length > 0 && (size_t)r.content_length > body &&
+            (size_t)h + (size_t)r.content_length <= p->rx_cap)
+            return;
+        if (r.content_length >= 0 && body > (size_t)r.content_length) body = (size_t)r.content_length;
+        c->err.result = HL_E_HANDSHAKE;
+        c->err.http_status = r.status;
+        hl__fmt(c->err.detail, sizeof c->err.detail, "server refused the upgrade with HTTP %d", r.status);
+        c->close_origin = HL_CLOSE_BY_ERROR;
+        hl__emit_error(ctx, c, p->rx + h, body);
+        hl__conn_finish(ctx, c);
+        return;
+    }
+    if (hl__ws_response_check(&r, c->key, c->subprotocols, why, sizeof why) != HL_OK) {
+        hl__conn_fail(ctx, c, HL_E_HANDSHAKE, 0, "%s", why);
+        return;
+    }
+    if (r.protocol_len) {
+        HL_MEMCPY(c->protocol, r.protocol, r.protocol_len); /* < 128: checked as offered */
+        c->protocol[r.protocol_len] = '\0';
+    }
+    p->rd = p->msg_start = p->wr = (size_t)h; /* frames may follow the head at once */
+    c->deadline = 0;
+    hl__set_state(ctx, c, HL_STATE_OPEN, HL_OK);
+    {
+        hl_event ev;
+        HL_MEMSET(&ev, 0, sizeof ev);
+        ev.type = HL_EV_OPEN;
+        ev.protocol = c->protocol;
+        hl__emit(ctx, c, &ev);
+    }
+}
+
+/* ---- I/O ---- */
+
+/* Send what the queue holds until the socket would block. Returns 0 or the errno. */
+static int hl__conn_flush(hl__conn *c)
+{
+    for (;;) {
+        size_t n;
+        const unsigned char *p = hl__wsp_tx_buf(&c->ws, &n);
+        long w;
+        int e = 0;
+        if (n == 0) return 0;
+        w = hl__sys_send(c->fd, p, n, &e);
+        if (w == HL__AGAIN) return 0;
+        if (w < 0) return e ? e : -1;
+        hl__wsp_tx_ack(&c->ws, (size_t)w);
+    }
+}
+
+static void hl__io_fail(hl_ctx *ctx, hl__conn *c, int e, const char *what)
+{
+    char why[96];
+    hl__sys_strerror(e, why, sizeof why);
+    hl__conn_fail(ctx, c, e == HL__ECONNRESET ? HL_E_RESET : HL_E_IO, e, "%s failed: %s", what, why);
+}
+
+/* The peer closed TCP. After the closing handshake (or our failure's close) that is the normal
+   end; before it, the connection dropped. */
+static void hl__conn_eof(hl_ctx *ctx, hl__conn *c)
+{
+    if (c->ws.close_recv || c->ws.failed || c->state == HL_STATE_CLOSING) {
+        if (!c->ws.close_recv && !c->ws.failed)
+            hl__set_error(c, HL_E_EOF, 0, "server closed TCP before answering our close frame");
+        hl__conn_finish(ctx, c);
+        return;
+    }
+    if (c->state == HL_STATE_UPGRADING) {
+        hl__upgrade_response(ctx, c, 1);
+        if (c->id == 0) return;
+    }
+    hl__conn_fail(ctx, c, HL_E_EOF, 0, "server closed TCP without a close frame");
+}
+
+/* Read and process until the socket would block (bounded per pass). */
+static void hl__conn_read(hl_ctx *ctx, hl__conn *c)
+{
+    hl__sink_ctx sc;
+    hl__wsp_sink sink;
+    int i;
+    sc.ctx = ctx;
+    sc.c = c;
+    sink.message = hl__on_message;
+    sink.pong = hl__on_pong;
+    sink.user = &sc;
+    for (i = 0; i < HL__READS_PER_PASS && c->id && !c->stop; i++) {
+        size_t room;
+        unsigned char *dst = hl__wsp_rx_buf(&c->ws, &room);
+        int e = 0;
+        long r;
+        if (room == 0) {
+            /* Cannot happen with the buffer sized max message + chunk; guard anyway. */
+            hl__conn_fail(ctx, c, HL_E_MSG_TOO_BIG, 0, "receive buffer full (max_message_size)");
+            return;
+        }
+        r = hl__sys_recv(c->fd, dst, room, &e);
+        if (r == HL__AGAIN) return;
+        if (r < 0) {
+            if (c->state == HL_STATE_CLOSING && (c->ws.close_recv || c->ws.failed)) {
+                hl__conn_finish(ctx, c); /* a reset after the close exchange ends it all the same */
+                return;
+            }
+            hl__io_fail(ctx, c, e, "recv");
+            return;
+        }
+        if (r == 0) {
+            hl__conn_eof(ctx, c);
+            return;
+        }
+        if (c->ws.close_recv || c->ws.failed) continue; /* after close: read and discard */
+        hl__wsp_rx_ack(&c->ws, (size_t)r);
+        if (c->state == HL_STATE_UPGRADING) {
+            hl__upgrade_response(ctx, c, 0);
+            if (c->id == 0 || c->state != HL_STATE_OPEN) continue;
+        }
+        if (hl__wsp_recv(&c->ws, &sink, &c->stop) != HL_OK && !c->err.result) {
+            c->err.result = c->ws.result;
+            c->close_origin = HL_CLOSE_BY_ERROR;
+            hl__fmt(c->err.detail, sizeof c->err.detail, "%s", c->ws.detail);
+            hl__emit_error(ctx, c, NULL, 0);
+        }
+        if (c->id == 0 || c->stop) return;
+        if (c->ws.close_recv || c->ws.failed) {
+            if (c->ws.close_recv && !c->close_origin) c->close_origin = HL_CLOSE_BY_PEER;
+            hl__conn_closing(ctx, c);
+        }
+    }
+}
+
+/* One turn of a connection: readiness in revents, then due timers. */
+static void hl__conn_step(hl_ctx *ctx, hl__conn *c, unsigned revents, uint64_t now)
+{
+    if (c->state == HL_STATE_IDLE) {
+        hl__resolve_and_connect(ctx, c);
+        return;
+    }
+    if (c->stop) {
+        hl__set_error(c, HL_E_CLOSED, 0, "aborted by hl_ws_abort");
+        hl__conn_finish(ctx, c);
+        return;
+    }
+    if (c->state == HL_STATE_CONNECTING) {
+        if (revents & (HL_POLLOUT | HL_POLLERR | HL_POLLIN)) {
+            int e = hl__sys_connect_result(c->fd);
+            if (e == 0) {
+                hl__upgrade_start(ctx, c);
+            } else {
+                hl__sys_close(c->fd);
+                c->fd = HL_INVALID_SOCKET;
+                hl__connect_next(ctx, c, hl__connect_errno_result(e), e);
+                return;
+            }
+        } else if (c->deadline && now >= c->deadline) {
+            hl__sys_close(c->fd);
+            c->fd = HL_INVALID_SOCKET;
+            hl__connect_next(ctx, c, HL_E_CONNECT_TIMEOUT, 0);
+            return;
+        } else {
+            return;
+        }
+        if (c->id == 0) return;
+    }
+    if (c->io_error) {
+        hl__io_fail(ctx, c, c->io_error, "send");
+        return;
+    }
+    if (revents & (HL_POLLIN | HL_POLLERR)) {
+        hl__conn_read(ctx, c);
+        if (c->id == 0) return;
+    }
+    if (hl__wsp_tx_pending(&c->ws)) {
+        int e = hl__conn_flush(c);
+        if (e) {
+            if (c->state == HL_STATE_CLOSING) hl__conn_finish(ctx, c);
+            else hl__io_fail(ctx, c, e, "send");
+            return;
+        }
+    }
+    if (c->state == HL_STATE_OPEN && c->ws.close_sent) hl__conn_closing(ctx, c);
+    if (c->deadline && now >= c->deadline) {
+        if (c->state == HL_STATE_UPGRADING) {
+            hl__conn_fail(ctx, c, HL_E_HANDSHAKE_TIMEOUT, 0, "no upgrade response within %u ms (handshake_timeout_ms)",
+                          (unsigned)ctx->cfg.handshake_timeout_ms);
+        } else if (c->state == HL_STATE_CLOSING) {
+            if (!c->ws.close_recv || !c->ws.close_sent)
+                hl__set_error(c, HL_E_CLOSE_TIMEOUT, 0, "closing handshake not finished within %u ms (close_timeout_ms)",
+                              (unsigned)ctx->cfg.close_timeout_ms);
+            hl__conn_finish(ctx, c);
+        }
+    }
+}
+
+/* ---- the poll loop ---- */
+
+HL_API int hl_pollfds(hl_ctx *ctx, hl_pollfd *fds, int max)
+{
+    uint32_t i;
+    int n = 0;
+    if (!ctx || (max > 0 && !fds)) return HL_E_INVALID;
+    for (i = 0; i < ctx->cfg.max_connections; i++) {
+        hl__conn *c = &ctx->conns[i];
+        if (!c->id || c->fd == HL_INVALID_SOCKET) continue;
+        if (n < max) {
+            fds[n].fd = c->fd;
+            fds[n].events = c->state == HL_STATE_CONNECTING
+                                ? HL_POLLOUT
+                                : HL_POLLIN | (hl__wsp_tx_used(&c->ws) ? HL_POLLOUT : 0u);
+            fds[n].revents = 0;
+        }
+        n++;
+    }
+    return n;
+}
+
+HL_API int hl_next_timeout(hl_ctx *ctx)
+{
+    uint64_t now, best = 0;
+    uint32_t i;
+    if (!ctx) return -1;
+    now = hl__now(ctx);
+    for (i = 0; i < ctx->cfg.max_connections; i++) {
+        hl__conn *c = &ctx->conns[i];
+        if (!c->id) continue;
+        if (c->state == HL_STATE_IDLE || c->stop || c->io_error) return 0;
+        if (c->deadline && (!best || c->deadline < best)) best = c->deadline;
+    }
+    if (!best) return -1;
+    if (best <= now) return 0;
+    /* round up so a wake-up never comes before the deadline */
+    return (int)HL__MIN((best - now + HL__NS_PER_MS - 1) / HL__NS_PER_MS, (uint64_t)0x7FFFFFFF);
+}
+
+HL_API int hl_process(hl_ctx *ctx, const hl_pollfd *fds, int n)
+{
+    uint32_t i;
+    uint64_t now;
+    if (!ctx || n < 0 || (n > 0 && !fds)) return HL_E_INVALID;
+    if (ctx->in_process) return HL_E_STATE;
+    ctx->in_process = 1;
+    ctx->events = 0;
+    now = hl__now(ctx);
+    for (i = 0; i < ctx->cfg.max_connections; i++) {
+        hl__conn *c = &ctx->conns[i];
+        unsigned rev = 0;
+        int k;
+        if (!c->id) continue;
+        for (k = 0; k < n; k++)
+            if (fds[k].fd == c->fd && c->fd != HL_INVALID_SOCKET) rev |= fds[k].revents;
+        hl__conn_step(ctx, c, rev, now);
+    }
+    ctx->in_process = 0;
+    return ctx->events;
+}
+
+HL_API int hl_poll(hl_ctx *ctx, int timeout_ms)
+{
+    int n, t, r;
+    if (!ctx) return HL_E_INVALID;
+    if (ctx->in_process) return HL_E_STATE;
+    n = hl_pollfds(ctx, ctx->pfds, (int)ctx->cfg.max_connections);
+    t = hl_next_timeout(ctx);
+    if (t >= 0 && (timeout_ms < 0 || t < timeout_ms)) timeout_ms = t;
+    if (timeout_ms < 0 && n == 0) timeout_ms = 0; /* nothing could ever wake us */
+    r = hl__sys_poll(ctx->pfds, n, timeout_ms, ctx->sys_pfds);
+    if (r < 0) return r;
+    return hl_process(ctx, ctx->pfds, r > 0 ? n : 0);
+}
+
+HL_API void hl_ctx_shutdown(hl_ctx *ctx)
+{
+    uint32_t i;
+    if (!ctx) return;
+    for (i = 0; i < ctx->cfg.max_connections; i++) {
+        hl__conn *c = &ctx->conns[i];
+        if (c->fd != HL_INVALID_SOCKET) hl__sys_close(c->fd);
+        c->fd = HL_INVALID_SOCKET;
+        c->id = 0;
+    }
+    hl__sys_cleanup();
+}
+
+/* ---- the WebSocket calls ---- */
+
+HL_API int hl_ws_connect(hl_ctx *ctx, const hl_ws_desc *desc, hl_ws *out)
+{
+    hl__conn *c = NULL;
+    uint32_t i;
+    hl_url url;
+    char why[120];
+    int rc;
+    if (!ctx || !desc || !desc->url || !desc->on_event || !out) return HL_E_INVALID;
+    out->id = 0;
+    rc = hl_url_parse(desc->url, &url, why, sizeof why);
+    if (rc != HL_OK) {
+        hl__log(ctx, HL_LOG_ERROR, 0, "bad URL '%.80s': %s", desc->url, why);
+        return rc;
+    }
+    if (url.scheme != HL_SCHEME_WS && url.scheme != HL_SCHEME_WSS) return HL_E_BAD_URL;
+    if (url.scheme == HL_SCHEME_WSS && !HL_ENABLE_TLS) {
+        hl__log(ctx, HL_LOG_ERROR, 0, "wss:// needs a build with HL_ENABLE_TLS 1");
+        return HL_E_UNSUPPORTED;
+    }
+    if (desc->subprotocols && strlen(desc->subprotocols) >= sizeof c->subprotocols) return HL_E_INVALID;
+    for (i = 0; i < ctx->cfg.max_connections; i++)
+        if (!ctx->conns[i].id) {
+            c = &ctx->conns[i];
+            break;
+        }
+    if (!c) {
+        hl__log(ctx, HL_LOG_WARN, 0, "no free connection slot: raise max_connections (%u)",
+                (unsigned)ctx->cfg.max_connections);
+        return HL_E_POOL_EMPTY;
+    }
+    c->gen = (c->gen + 1) & 0xFFFFu;
+    if (!c->gen) c->gen = 1;
+    c->id = c->gen << 16 | (i + 1);
+    c->state = HL_STATE_IDLE;
+    c->fd = HL_INVALID_SOCKET;
+    c->deadline = 0;
+    c->url = url;
+    c->subprotocols[0] = '\0';
+    if (desc->subprotocols) HL_MEMCPY(c->subprotocols, desc->subprotocols, strlen(desc->subprotocols) + 1);
+    c->protocol[0] = '\0';
+    c->headers = desc->headers;
+    c->headers_user = desc->headers_user;
+    c->on_event = desc->on_event;
+    c->user = desc->user;
+    c->naddrs = c->addr_i = 0;
+    c->stop = 0;
+    c->io_error = 0;
+    c->close_origin = (hl_close_origin)0;
+    HL_MEMSET(&c->err, 0, sizeof c->err);
+    hl__wsp_reset(&c->ws);
+    out->id = c->id;
+    return HL_OK;
+}
+
+/* Send what was just queued at once when called from outside hl_process: latency matters more
+   than batching for our users. A failure is kept for hl_process to report. */
+static int hl__after_queue(hl_ctx *ctx, hl__conn *c, int rc)
+{
+    if (rc == HL_OK && !ctx->in_process && !c->io_error && c->fd != HL_INVALID_SOCKET)
+        c->io_error = hl__conn_flush(c);
+    return rc;
+}
+
+static hl__conn *hl__conn_open(hl_ctx *ctx, hl_ws ws, int *rc)
+{
+    hl__conn *c = hl__conn_get(ctx, ws);
+    *rc = HL_OK;
+    if (!c) *rc = HL_E_BAD_HANDLE;
+    else if (c->state == HL_STATE_CLOSING || c->state == HL_STATE_CLOSED || c->stop) *rc = HL_E_CLOSED;
+    else if (c->state != HL_STATE_OPEN) *rc = HL_E_STATE;
+    return *rc == HL_OK ? c : NULL;
+}
+
+HL_API int hl_ws_send(hl_ctx *ctx, hl_ws ws, hl_msg_type type, const void *data, size_t len)
+{
+    int rc;
+    hl__conn *c = hl__conn_open(ctx, ws, &rc);
+    if (!c) return rc;
+    if (!data && len) return HL_E_INVALID;
+    return hl__after_queue(ctx, c, hl__wsp_send(&c->ws, (int)type, (const unsigned char *)data, len, 1, 0));
+}
+
+HL_API int hl_ws_send_fragment(hl_ctx *ctx, hl_ws ws, hl_msg_type type, const void *data,
+                               size_t len, int final)
+{
+    int rc;
+    hl__conn *c = hl__conn_open(ctx, ws, &rc);
+    if (!c) return rc;
+    if (!data && len) return HL_E_INVALID;
+    return hl__after_queue(ctx, c, hl__wsp_send(&c->ws, (int)type, (const unsigned char *)data, len, final != 0, 1));
+}
+
+HL_API int hl_ws_ping(hl_ctx *ctx, hl_ws ws, const void *data, size_t len)
+{
+    int rc;
+    hl__conn *c = hl__conn_open(ctx, ws, &rc);
+    if (!c) return rc;
+    if (!data && len) return HL_E_INVALID;
+    return hl__after_queue(ctx, c, hl__wsp_ping(&c->ws, (const unsigned char *)data, len));
+}
+
+HL_API int hl_ws_close(hl_ctx *ctx, hl_ws ws, int code, const char *reason)
+{
+    hl__conn *c = hl__conn_get(ctx, ws);
+    size_t rlen = reason ? strlen(reason) : 0;
+    if (!c) return HL_E_BAD_HANDLE;
+    if (code != 0 && (!hl__close_code_valid((unsigned)code) || code == 1005 || code == 1006))
+        return HL_E_INVALID;
+    if (rlen > 123 || (rlen && code == 0)) return HL_E_INVALID;
+    if (rlen && hl__utf8_feed(0, (const unsigned char *)reason, rlen) != HL__UTF8_ACCEPT) return HL_E_BAD_UTF8;
+    if (c->ws.close_sent || c->stop) return HL_E_CLOSED;
+    if (c->state != HL_STATE_OPEN) {
+        /* not open yet: nothing to hand-shake, just stop */
+        c->stop = 1;
+        c->close_origin = HL_CLOSE_BY_LOCAL;
+        return HL_OK;
+    }
+    c->close_origin = HL_CLOSE_BY_LOCAL;
+    hl__wsp_queue_close(&c->ws, code, reason, rlen);
+    return hl__after_queue(ctx, c, HL_OK);
+}
+
+HL_API int hl_ws_abort(hl_ctx *ctx, hl_ws ws)
+{
+    hl__conn *c = hl__conn_get(ctx, ws);
+    if (!c) return HL_E_BAD_HANDLE;
+    if (!c->close_origin) c->close_origin = HL_CLOSE_BY_LOCAL;
+    c->stop = 1;
+    return HL_OK;
+}
+
+HL_API hl_state hl_ws_state(hl_ctx *ctx, hl_ws ws)
+{
+    hl__conn *c = hl__conn_get(ctx, ws);
+    return c ? c->state : HL_STATE_CLOSED;
+}
+
+HL_API size_t hl_ws_send_room(hl_ctx *ctx, hl_ws ws)
+{
+    hl__conn *c = hl__conn_get(ctx, ws);
+    size_t used;
+    if (!c) return 0;
+    used = hl__wsp_tx_used(&c->ws) + HL__TX_CTRL_RESERVE;
+    return used >= c->ws.tx_cap ? 0 : c->ws.tx_cap - used;
+}
+
+HL_API int hl_ws_stats_get(hl_ctx *ctx, hl_ws ws, hl_ws_stats *out)
+{
+    hl__conn *c = hl__conn_get(ctx, ws);
+    if (!c || !out) return c ? HL_E_INVALID : HL_E_BAD_HANDLE;
+    *out = c->ws.stats;
+    return HL_OK;
+}
+
+HL_API int hl_ws_last_error(hl_ctx *ctx, hl_ws ws, hl_error_info *out)
+{
+    hl__conn *c = hl__conn_get(ctx, ws);
+    if (!c || !out) return c ? HL_E_INVALID : HL_E_BAD_HANDLE;
+    *out = c->err;
+    return HL_OK;
+}
+/* ==== end driver.c ==== */
+/* ==== begin impl_end.c ==== */
+#endif /* HL_NET_IMPLEMENTATION */
+/* ==== end impl_end.c ==== */
+/*
+------------------------------------------------------------------------------------------------
+MIT License
+
+Copyright (c) 2026 the hl_net authors
+
+Permission is hereby granted, free of charge, to any person obtaining a copy of this software and
+associated documentation files (the "Software"), to deal in the Software without restriction,
+including without limitation the rights to use, copy, modify, merge, publish, distribute,
+sublicense, and/or sell copies of the Software, and to permit persons to whom the Software is
+furnished to do so, subject to the following conditions:
+
+The above copyright notice and this permission notice shall be included in all copies or
+substantial portions of the Software.
+
+THE SOFTWARE IS PROVIDED "AS IS", WITHOUT WARRANTY OF ANY KIND, EXPRESS OR IMPLIED, INCLUDING BUT
+NOT LIMITED TO THE WARRANTIES OF MERCHANTABILITY, FITNESS FOR A PARTICULAR PURPOSE AND
+NONINFRINGEMENT. IN NO EVENT SHALL THE AUTHORS OR COPYRIGHT HOLDERS BE LIABLE FOR ANY CLAIM,
+DAMAGES OR OTHER LIABILITY, WHETHER IN AN ACTION OF CONTRACT, TORT OR OTHERWISE, ARISING FROM, OUT
+OF OR IN CONNECTION WITH THE SOFTWARE OR THE USE OR OTHER DEALINGS IN THE SOFTWARE.
+------------------------------------------------------------------------------------------------
+*/
