@@ -15,6 +15,7 @@ sha1_base64.c
 utf8.c
 url.c
 sys.c
+tls.c
 ws_frame.c
 ws_handshake.c
 ws_proto.c

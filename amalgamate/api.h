@@ -141,7 +141,22 @@ typedef struct hl_config {
     hl_entropy_fn entropy;         /* OS random bytes (masking keys, Sec-WebSocket-Key) */
     hl_resolve_fn resolve;         /* name resolution */
     hl_log_fn log;                 /* NULL: silence */
-    void *user;                    /* passed to clock, entropy, resolve and log */
+    void *user;                    /* passed to clock, entropy, resolve, log and wall_clock */
+
+    /* TLS (HL_ENABLE_TLS 1; ignored otherwise). Trust anchors are parsed into the context's
+       block at the first wss:// connect: from tls_ca_pem, else tls_ca_file, else the first of
+       /etc/ssl/certs/ca-certificates.crt, /etc/pki/tls/certs/ca-bundle.crt, /etc/ssl/cert.pem;
+       or taken as they are from tls_anchors. */
+    const char *tls_ca_file;
+    const char *tls_ca_pem;        /* PEM text in memory */
+    size_t tls_ca_pem_len;         /* 0: strlen(tls_ca_pem) */
+    const void *tls_anchors;       /* the caller's br_x509_trust_anchor array, kept by pointer */
+    uint32_t tls_anchor_count;
+    uint32_t tls_anchor_space;     /* 128 KiB: block bytes for parsed anchors (0 with tls_anchors) */
+    uint32_t tls_output_buffer_size; /* 4181: BearSSL output buffer, 597..16469 bytes; below
+                                        16469 the client asks for smaller records (RFC 6066) */
+    int tls_insecure;              /* 1: accept ANY certificate. Lab use only; warns every connect */
+    int64_t (*wall_clock)(void *user); /* Unix seconds for certificate dates; default time() */
 } hl_config;
 
 /* Copy in into out with every zero field replaced by its default. in may be NULL. */
@@ -252,6 +267,10 @@ typedef struct hl_ws_desc {
     void *headers_user;
     hl_event_fn on_event;      /* required */
     void *user;                /* returned in every event */
+    const unsigned char *tls_pins; /* tls_pin_count SHA-256 digests (32 bytes each) of the
+                                      server's SubjectPublicKeyInfo: one must match. A pin stands
+                                      in for CA trust; host name and dates are still checked. */
+    int tls_pin_count;
 } hl_ws_desc;
 
 /* Start a connection. The URL and headers are checked now (HL_E_BAD_URL, HL_E_UNSUPPORTED);
@@ -286,12 +305,25 @@ typedef struct hl_ws_stats {
 } hl_ws_stats;
 HL_API int hl_ws_stats_get(hl_ctx *ctx, hl_ws ws, hl_ws_stats *out);
 
+/* Parse a key pin: 64 hex digits, or base64 of the 32 bytes (44 characters, as HPKP writes
+   pin-sha256). `openssl x509 -pubkey -noout | openssl pkey -pubin -outform der | sha256sum`. */
+HL_API int hl_tls_pin_parse(const char *text, unsigned char out[32]);
+
+typedef struct hl_ctx_stats {
+    uint64_t tls_handshakes_full;
+    uint64_t tls_handshakes_resumed;
+    uint32_t tls_anchors;        /* trust anchors in use */
+    size_t tls_anchor_bytes;     /* of tls_anchor_space used by them */
+} hl_ctx_stats;
+HL_API int hl_ctx_stats_get(hl_ctx *ctx, hl_ctx_stats *out);
+
 /* What ended (or is ending) a connection, with the details the event carried. */
 typedef struct hl_error_info {
     int result;           /* hl_result */
     int sys_errno;        /* errno / WSAGetLastError of a failed system call, else 0 */
     int http_status;      /* of a refused handshake, else 0 */
     int close_code;       /* close code sent or received, else 0 */
+    int tls_error;        /* BearSSL's error code of a TLS failure, else 0 */
     char detail[160];
 } hl_error_info;
 HL_API int hl_ws_last_error(hl_ctx *ctx, hl_ws ws, hl_error_info *out);

@@ -19,6 +19,13 @@ static uint64_t hl__clock_default(void *user)
 #endif
 }
 
+/* Wall-clock Unix seconds: only certificate dates need it. */
+static int64_t hl__wall_clock_default(void *user)
+{
+    (void)user;
+    return (int64_t)time(NULL);
+}
+
 #if defined(_WIN32)
 /* RtlGenRandom lives in advapi32 under the name SystemFunction036. */
 BOOLEAN NTAPI SystemFunction036(PVOID buf, ULONG len);

@@ -2,6 +2,7 @@
    that owns sockets and calls into sys; the protocol machines below it never see them. */
 
 #define HL__MAX_ADDRS 8
+#define HL__MAX_PINS 4
 #define HL__READS_PER_PASS 64 /* bounds one connection's turn so others are served too */
 
 typedef struct hl__conn {
@@ -25,6 +26,12 @@ typedef struct hl__conn {
     hl_close_origin close_origin;
     hl_error_info err;
     hl__wsp ws;
+    int tls;                /* wss:// */
+    unsigned char pins[32 * HL__MAX_PINS];
+    int npins;
+#if HL_ENABLE_TLS
+    hl__tls *t;
+#endif
 } hl__conn;
 
 struct hl_ctx {
@@ -35,6 +42,10 @@ struct hl_ctx {
     struct pollfd *sys_pfds;
     int in_process;         /* callbacks are running: hl_poll may not be re-entered */
     int events;             /* delivered in the current hl_process */
+    hl_ctx_stats stats;
+#if HL_ENABLE_TLS
+    hl__anchors anchors;
+#endif
 };
 
 HL_API void hl_config_resolve(const hl_config *in, hl_config *out)
@@ -54,10 +65,17 @@ HL_API void hl_config_resolve(const hl_config *in, hl_config *out)
     HL__DEF(clock, hl__clock_default);
     HL__DEF(entropy, hl__entropy_default);
     HL__DEF(resolve, hl__sys_resolve);
-#undef HL__DEF
     if (out->read_chunk_size < 1024) out->read_chunk_size = 1024;
     if (out->max_header_size < 256) out->max_header_size = 256;
     if (out->send_queue_size < 2 * HL__TX_CTRL_RESERVE) out->send_queue_size = 2 * HL__TX_CTRL_RESERVE;
+    if (!out->wall_clock) out->wall_clock = hl__wall_clock_default;
+#if HL_ENABLE_TLS
+    HL__DEF(tls_output_buffer_size, 4181);
+    out->tls_output_buffer_size = HL__MAX(out->tls_output_buffer_size, (uint32_t)HL__TLS_MIN_OBUF);
+    out->tls_output_buffer_size = HL__MIN(out->tls_output_buffer_size, (uint32_t)HL__TLS_MAX_OBUF);
+    if (!out->tls_anchors) HL__DEF(tls_anchor_space, 128u << 10);
+#endif
+#undef HL__DEF
 }
 
 /* Receive buffer: one whole message plus a read chunk, and never less than the headers. */
@@ -74,15 +92,33 @@ static hl_ctx *hl__ctx_carve(hl__arena *a, const hl_config *cfg)
     hl_pollfd *pfds = (hl_pollfd *)hl__arena_alloc(a, sizeof(hl_pollfd) * cfg->max_connections);
     struct pollfd *spfds = (struct pollfd *)hl__arena_alloc(a, sizeof(struct pollfd) * cfg->max_connections);
     uint32_t i;
+#if HL_ENABLE_TLS
+    unsigned char *anchors = cfg->tls_anchor_space ? (unsigned char *)hl__arena_alloc(a, cfg->tls_anchor_space) : NULL;
+#endif
     if (ctx) {
         HL_MEMSET(ctx, 0, sizeof *ctx);
         ctx->conns = conns;
         ctx->pfds = pfds;
         ctx->sys_pfds = spfds;
+#if HL_ENABLE_TLS
+        ctx->anchors.base = anchors;
+        ctx->anchors.cap = anchors ? cfg->tls_anchor_space : 0;
+#endif
     }
     for (i = 0; i < cfg->max_connections; i++) {
         unsigned char *rx = (unsigned char *)hl__arena_alloc(a, hl__rx_cap(cfg));
         unsigned char *tx = (unsigned char *)hl__arena_alloc(a, cfg->send_queue_size);
+#if HL_ENABLE_TLS
+        hl__tls *t = (hl__tls *)hl__arena_alloc(a, sizeof(hl__tls));
+        unsigned char *ibuf = (unsigned char *)hl__arena_alloc(a, HL__TLS_IBUF);
+        unsigned char *obuf = (unsigned char *)hl__arena_alloc(a, cfg->tls_output_buffer_size);
+        if (t) {
+            HL_MEMSET(t, 0, sizeof *t);
+            t->ibuf = ibuf;
+            t->obuf = obuf;
+            t->olen = cfg->tls_output_buffer_size;
+        }
+#endif
         if (ctx && conns) {
             hl__conn *c = &conns[i];
             HL_MEMSET(c, 0, sizeof *c);
@@ -94,6 +130,9 @@ static hl_ctx *hl__ctx_carve(hl__arena *a, const hl_config *cfg)
             c->ws.tx = tx;
             c->ws.tx_cap = cfg->send_queue_size;
             c->ws.rng = &ctx->rng;
+#if HL_ENABLE_TLS
+            c->t = t;
+#endif
         }
     }
     if (!ctx || !conns || !pfds || !spfds) return NULL;
@@ -231,6 +270,12 @@ static void hl__emit_error(hl_ctx *ctx, hl__conn *c, const unsigned char *data, 
 static void hl__conn_finish(hl_ctx *ctx, hl__conn *c)
 {
     hl_event ev;
+#if HL_ENABLE_TLS
+    if (c->tls) {
+        if (c->err.result) c->t->session_ok = 0; /* resume only after a clean end */
+        else if (c->fd != HL_INVALID_SOCKET) hl__tls_close(c->t, c->fd);
+    }
+#endif
     if (c->fd != HL_INVALID_SOCKET) {
         hl__sys_close(c->fd);
         c->fd = HL_INVALID_SOCKET;
@@ -307,6 +352,25 @@ static void hl__on_pong(void *user, const unsigned char *p, size_t n)
     hl__emit(s->ctx, s->c, &ev);
 }
 
+/* ---- the byte stream: plain TCP or TLS ---- */
+
+/* Same conventions as hl__sys_recv/send, plus HL__TLS_FAIL when TLS is on. */
+static long hl__conn_recv(hl__conn *c, unsigned char *p, size_t n, int *err)
+{
+#if HL_ENABLE_TLS
+    if (c->tls) return hl__tls_recv(c->t, c->fd, p, n, err);
+#endif
+    return hl__sys_recv(c->fd, p, n, err);
+}
+
+static long hl__conn_send(hl__conn *c, const unsigned char *p, size_t n, int *err)
+{
+#if HL_ENABLE_TLS
+    if (c->tls) return hl__tls_send(c->t, c->fd, p, n, err);
+#endif
+    return hl__sys_send(c->fd, p, n, err);
+}
+
 /* ---- connecting ---- */
 
 static int hl__connect_errno_result(int e)
@@ -317,6 +381,8 @@ static int hl__connect_errno_result(int e)
 }
 
 static void hl__upgrade_start(hl_ctx *ctx, hl__conn *c);
+static void hl__tcp_connected(hl_ctx *ctx, hl__conn *c);
+static void hl__io_fail(hl_ctx *ctx, hl__conn *c, int e, const char *what);
 
 /* Try the addresses from addr_i on until one connects or is in progress. */
 static void hl__connect_next(hl_ctx *ctx, hl__conn *c, int last_result, int last_errno)
@@ -335,7 +401,7 @@ static void hl__connect_next(hl_ctx *ctx, hl__conn *c, int last_result, int last
         if (r >= 0) {
             hl__set_deadline(ctx, c, ctx->cfg.connect_timeout_ms);
             hl__set_state(ctx, c, HL_STATE_CONNECTING, HL_OK);
-            if (r == 0) hl__upgrade_start(ctx, c);
+            if (r == 0) hl__tcp_connected(ctx, c);
             return;
         }
         hl__sys_close(c->fd);
@@ -404,6 +470,75 @@ static void hl__upgrade_start(hl_ctx *ctx, hl__conn *c)
     hl__set_state(ctx, c, HL_STATE_UPGRADING, HL_OK);
 }
 
+#if HL_ENABLE_TLS
+static int hl__is_ipv4_literal(const char *h)
+{
+    for (; *h; h++)
+        if (!((*h >= '0' && *h <= '9') || *h == '.')) return 0;
+    return 1;
+}
+
+static void hl__tls_fail(hl_ctx *ctx, hl__conn *c)
+{
+    char why[160];
+    int rc = hl__tls_error(c->t, c->url.host, why, sizeof why);
+    c->err.tls_error = br_ssl_engine_last_error(&c->t->cc.eng);
+    c->t->session_ok = 0;
+    hl__conn_fail(ctx, c, rc, 0, "TLS with %s:%u: %s", c->url.host, (unsigned)c->url.port, why);
+}
+
+/* Pump the TLS handshake; on success go on to the WebSocket upgrade. */
+static void hl__tls_step(hl_ctx *ctx, hl__conn *c)
+{
+    int e = 0, r = hl__tls_handshake(c->t, c->fd, &e);
+    if (r == 0) return;
+    if (r == HL__TLS_FAIL) {
+        hl__tls_fail(ctx, c);
+        return;
+    }
+    if (r < 0) {
+        if (r == -2) e = HL__ECONNRESET;
+        hl__io_fail(ctx, c, e, "TLS handshake");
+        return;
+    }
+    hl__tls_established(c->t, !(c->url.is_ipv6 || hl__is_ipv4_literal(c->url.host)));
+    if (c->t->resumed) ctx->stats.tls_handshakes_resumed++;
+    else ctx->stats.tls_handshakes_full++;
+    hl__log(ctx, HL_LOG_DEBUG, c->id, "TLS established (%s handshake)", c->t->resumed ? "resumed" : "full");
+    hl__upgrade_start(ctx, c);
+}
+#endif
+
+/* TCP is up: start TLS for wss://, else go straight to the upgrade. */
+static void hl__tcp_connected(hl_ctx *ctx, hl__conn *c)
+{
+#if HL_ENABLE_TLS
+    if (c->tls) {
+        unsigned char seed[32];
+        const char *name = (c->url.is_ipv6 || hl__is_ipv4_literal(c->url.host)) ? NULL : c->url.host;
+        if (ctx->cfg.entropy(ctx->cfg.user, seed, sizeof seed) != 0) {
+            hl__conn_fail(ctx, c, HL_E_TLS, 0, "entropy source failed");
+            return;
+        }
+        if (ctx->cfg.tls_insecure)
+            hl__log(ctx, HL_LOG_WARN, c->id, "tls_insecure is set: the certificate of %s is NOT verified",
+                    c->url.host);
+        if (hl__tls_start(c->t, &ctx->anchors, &ctx->cfg, name, c->url.port, c->pins, c->npins, seed,
+                          ctx->cfg.wall_clock(ctx->cfg.user)) != HL_OK) {
+            HL_MEMSET(seed, 0, sizeof seed);
+            hl__tls_fail(ctx, c);
+            return;
+        }
+        HL_MEMSET(seed, 0, sizeof seed);
+        hl__set_deadline(ctx, c, ctx->cfg.handshake_timeout_ms);
+        hl__set_state(ctx, c, HL_STATE_TLS_HANDSHAKE, HL_OK);
+        hl__tls_step(ctx, c);
+        return;
+    }
+#endif
+    hl__upgrade_start(ctx, c);
+}
+
 /* The whole response head is in the receive buffer: check it and open, or report refusal. */
 static void hl__upgrade_response(hl_ctx *ctx, hl__conn *c, int eof)
 {
@@ -456,7 +591,15 @@ static void hl__upgrade_response(hl_ctx *ctx, hl__conn *c, int eof)
 
 /* ---- I/O ---- */
 
-/* Send what the queue holds until the socket would block. Returns 0 or the errno. */
+#if HL_ENABLE_TLS
+#define HL__TLS_FAIL_OR_NONE HL__TLS_FAIL
+#else
+#define HL__TLS_FAIL_OR_NONE (-1001)
+#endif
+#define HL__IO_TLS (-77777) /* hl__conn_flush: the TLS engine failed */
+
+/* Send what the queue holds until the socket would block. Returns 0, the errno, or
+   HL__IO_TLS. */
 static int hl__conn_flush(hl__conn *c)
 {
     for (;;) {
@@ -465,8 +608,9 @@ static int hl__conn_flush(hl__conn *c)
         long w;
         int e = 0;
         if (n == 0) return 0;
-        w = hl__sys_send(c->fd, p, n, &e);
+        w = hl__conn_send(c, p, n, &e);
         if (w == HL__AGAIN) return 0;
+        if (w == HL__TLS_FAIL_OR_NONE) return HL__IO_TLS;
         if (w < 0) return e ? e : -1;
         hl__wsp_tx_ack(&c->ws, (size_t)w);
     }
@@ -475,6 +619,12 @@ static int hl__conn_flush(hl__conn *c)
 static void hl__io_fail(hl_ctx *ctx, hl__conn *c, int e, const char *what)
 {
     char why[96];
+#if HL_ENABLE_TLS
+    if (e == HL__IO_TLS) {
+        hl__tls_fail(ctx, c);
+        return;
+    }
+#endif
     hl__sys_strerror(e, why, sizeof why);
     hl__conn_fail(ctx, c, e == HL__ECONNRESET ? HL_E_RESET : HL_E_IO, e, "%s failed: %s", what, why);
 }
@@ -517,8 +667,9 @@ static void hl__conn_read(hl_ctx *ctx, hl__conn *c)
             hl__conn_fail(ctx, c, HL_E_MSG_TOO_BIG, 0, "receive buffer full (max_message_size)");
             return;
         }
-        r = hl__sys_recv(c->fd, dst, room, &e);
+        r = hl__conn_recv(c, dst, room, &e);
         if (r == HL__AGAIN) return;
+        if (r == HL__TLS_FAIL_OR_NONE) e = HL__IO_TLS;
         if (r < 0) {
             if (c->state == HL_STATE_CLOSING && (c->ws.close_recv || c->ws.failed)) {
                 hl__conn_finish(ctx, c); /* a reset after the close exchange ends it all the same */
@@ -567,7 +718,7 @@ static void hl__conn_step(hl_ctx *ctx, hl__conn *c, unsigned revents, uint64_t n
         if (revents & (HL_POLLOUT | HL_POLLERR | HL_POLLIN)) {
             int e = hl__sys_connect_result(c->fd);
             if (e == 0) {
-                hl__upgrade_start(ctx, c);
+                hl__tcp_connected(ctx, c);
             } else {
                 hl__sys_close(c->fd);
                 c->fd = HL_INVALID_SOCKET;
@@ -584,6 +735,15 @@ static void hl__conn_step(hl_ctx *ctx, hl__conn *c, unsigned revents, uint64_t n
         }
         if (c->id == 0) return;
     }
+#if HL_ENABLE_TLS
+    if (c->state == HL_STATE_TLS_HANDSHAKE) {
+        if (revents) hl__tls_step(ctx, c);
+        if (c->id && c->state == HL_STATE_TLS_HANDSHAKE && c->deadline && now >= c->deadline)
+            hl__conn_fail(ctx, c, HL_E_HANDSHAKE_TIMEOUT, 0, "TLS handshake not done within %u ms (handshake_timeout_ms)",
+                          (unsigned)ctx->cfg.handshake_timeout_ms);
+        if (c->id == 0 || c->state == HL_STATE_TLS_HANDSHAKE) return;
+    }
+#endif
     if (c->io_error) {
         hl__io_fail(ctx, c, c->io_error, "send");
         return;
@@ -625,10 +785,13 @@ HL_API int hl_pollfds(hl_ctx *ctx, hl_pollfd *fds, int max)
         hl__conn *c = &ctx->conns[i];
         if (!c->id || c->fd == HL_INVALID_SOCKET) continue;
         if (n < max) {
+            int want_out = hl__wsp_tx_used(&c->ws) != 0;
+#if HL_ENABLE_TLS
+            if (c->tls) want_out = (want_out && c->state != HL_STATE_TLS_HANDSHAKE) || hl__tls_wants_write(c->t);
+#endif
             fds[n].fd = c->fd;
-            fds[n].events = c->state == HL_STATE_CONNECTING
-                                ? HL_POLLOUT
-                                : HL_POLLIN | (hl__wsp_tx_used(&c->ws) ? HL_POLLOUT : 0u);
+            fds[n].events = c->state == HL_STATE_CONNECTING ? HL_POLLOUT
+                                                            : HL_POLLIN | (want_out ? HL_POLLOUT : 0u);
             fds[n].revents = 0;
         }
         n++;
@@ -705,6 +868,42 @@ HL_API void hl_ctx_shutdown(hl_ctx *ctx)
 
 /* ---- the WebSocket calls ---- */
 
+#if HL_ENABLE_TLS
+/* Trust anchors are parsed on the first wss:// connect (reading the bundle takes tens of ms). */
+static int hl__tls_anchors_ready(hl_ctx *ctx, char *why, size_t cap)
+{
+    int rc;
+    if (ctx->anchors.loaded || ctx->cfg.tls_insecure) return HL_OK;
+    if (ctx->cfg.tls_anchors) {
+        if (!ctx->cfg.tls_anchor_count) {
+            hl__fmt(why, cap, "tls_anchors is set but tls_anchor_count is 0");
+            return HL_E_INVALID;
+        }
+        ctx->anchors.base = (unsigned char *)(uintptr_t)ctx->cfg.tls_anchors; /* read only */
+        ctx->anchors.cap = ctx->cfg.tls_anchor_count * sizeof(br_x509_trust_anchor);
+        ctx->anchors.count = ctx->cfg.tls_anchor_count;
+        ctx->anchors.loaded = 1;
+        return HL_OK;
+    }
+    rc = hl__anchors_load(&ctx->anchors, &ctx->cfg, why, cap);
+    if (rc == HL_OK)
+        hl__log(ctx, HL_LOG_INFO, 0, "loaded %u trust anchors (%u bytes) from %s", (unsigned)ctx->anchors.count,
+                (unsigned)ctx->anchors.bytes_used, ctx->anchors.source);
+    return rc;
+}
+#endif
+
+HL_API int hl_ctx_stats_get(hl_ctx *ctx, hl_ctx_stats *out)
+{
+    if (!ctx || !out) return HL_E_INVALID;
+    *out = ctx->stats;
+#if HL_ENABLE_TLS
+    out->tls_anchors = (uint32_t)ctx->anchors.count;
+    out->tls_anchor_bytes = ctx->cfg.tls_anchors ? 0 : ctx->anchors.bytes_used;
+#endif
+    return HL_OK;
+}
+
 HL_API int hl_ws_connect(hl_ctx *ctx, const hl_ws_desc *desc, hl_ws *out)
 {
     hl__conn *c = NULL;
@@ -724,6 +923,22 @@ HL_API int hl_ws_connect(hl_ctx *ctx, const hl_ws_desc *desc, hl_ws *out)
         hl__log(ctx, HL_LOG_ERROR, 0, "wss:// needs a build with HL_ENABLE_TLS 1");
         return HL_E_UNSUPPORTED;
     }
+    if (desc->tls_pin_count < 0 || desc->tls_pin_count > HL__MAX_PINS || (desc->tls_pin_count && !desc->tls_pins))
+        return HL_E_INVALID;
+#if HL_ENABLE_TLS
+    if (url.scheme == HL_SCHEME_WSS) {
+        rc = hl__tls_anchors_ready(ctx, why, sizeof why);
+        if (rc != HL_OK) {
+            hl__log(ctx, HL_LOG_ERROR, 0, "%s", why);
+            return rc;
+        }
+        if ((url.is_ipv6 || hl__is_ipv4_literal(url.host)) && !desc->tls_pin_count && !ctx->cfg.tls_insecure) {
+            hl__log(ctx, HL_LOG_ERROR, 0, "wss://%s: an IP address cannot be verified by name; pin the key "
+                                          "(tls_pins) or use a DNS name", url.host);
+            return HL_E_TLS_CERT;
+        }
+    }
+#endif
     if (desc->subprotocols && strlen(desc->subprotocols) >= sizeof c->subprotocols) return HL_E_INVALID;
     for (i = 0; i < ctx->cfg.max_connections; i++)
         if (!ctx->conns[i].id) {
@@ -753,6 +968,9 @@ HL_API int hl_ws_connect(hl_ctx *ctx, const hl_ws_desc *desc, hl_ws *out)
     c->stop = 0;
     c->io_error = 0;
     c->close_origin = (hl_close_origin)0;
+    c->tls = url.scheme == HL_SCHEME_WSS;
+    c->npins = desc->tls_pin_count;
+    if (c->npins) HL_MEMCPY(c->pins, desc->tls_pins, 32 * (size_t)c->npins);
     HL_MEMSET(&c->err, 0, sizeof c->err);
     hl__wsp_reset(&c->ws);
     out->id = c->id;

@@ -20,9 +20,21 @@
 #include <time.h>
 #include <unistd.h>
 #endif
+#if HL_ENABLE_TLS
+/* BearSSL's headers test an undefined macro with #if; keep -Wundef for our own code. */
+#if defined(__GNUC__)
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wundef"
+#endif
+#include <bearssl.h>
+#if defined(__GNUC__)
+#pragma GCC diagnostic pop
+#endif
+#endif
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 /* Hook macros: a host may route these to its own primitives. */
 #ifndef HL_ASSERT
