@@ -57,6 +57,47 @@ static int hl__entropy_default(void *user, void *buf, size_t len)
 }
 #endif
 
+/* 32-bit rotate left (SHA-1, ChaCha20). */
+static uint32_t hl__rotl32(uint32_t v, int n)
+{
+    return (v << n) | (v >> (32 - n));
+}
+
+#if HL_ENABLE_TLS
+/* With BearSSL built in, masking keys and handshake keys come from its HMAC-DRBG (SHA-256),
+   seeded from the OS through config.entropy and mixed with BearSSL's own system seeder, and
+   drawn through a small pool: one DRBG call per 4-byte key would cost more than the frame. */
+typedef struct hl__rng {
+    br_hmac_drbg_context drbg;
+    unsigned char pool[256];
+    unsigned used; /* bytes of pool already handed out */
+} hl__rng;
+
+static void hl__rng_seed(hl__rng *r, const unsigned char seed[44])
+{
+    br_prng_seeder sys = br_prng_seeder_system(NULL);
+    br_hmac_drbg_init(&r->drbg, &br_sha256_vtable, seed, 44);
+    if (sys) sys(&r->drbg.vtable);
+    r->used = sizeof r->pool;
+}
+
+static void hl__rng_bytes(hl__rng *r, unsigned char *out, size_t n)
+{
+    while (n > 0) {
+        size_t k;
+        if (r->used == sizeof r->pool) {
+            br_hmac_drbg_generate(&r->drbg, r->pool, sizeof r->pool);
+            r->used = 0;
+        }
+        k = HL__MIN(n, sizeof r->pool - r->used);
+        HL_MEMCPY(out, r->pool + r->used, k);
+        HL_MEMSET(r->pool + r->used, 0, k); /* handed-out bytes are not kept */
+        r->used += (unsigned)k;
+        out += k;
+        n -= k;
+    }
+}
+#else
 /* ChaCha20 keystream (RFC 8439 block function) keyed once from the entropy source: masking keys
    are needed per frame, and a system call per frame would cost more than the frame. */
 typedef struct hl__rng {
@@ -66,11 +107,6 @@ typedef struct hl__rng {
     unsigned char block[64];
     unsigned used; /* bytes of block already handed out */
 } hl__rng;
-
-static uint32_t hl__rotl32(uint32_t v, int n)
-{
-    return (v << n) | (v >> (32 - n));
-}
 
 #define HL__QR(a, b, c, d)                                                                        \
     do {                                                                                          \
@@ -141,3 +177,4 @@ static void hl__rng_bytes(hl__rng *r, unsigned char *out, size_t n)
         n -= k;
     }
 }
+#endif /* HL_ENABLE_TLS */
