@@ -407,7 +407,8 @@ HL_API int hl_ws_connect(hl_ctx *ctx, const hl_ws_desc *desc, hl_ws *out);
 typedef enum hl_msg_type { HL_MSG_TEXT = 1, HL_MSG_BINARY = 2 } hl_msg_type;
 
 /* Queue a whole message. Text must be valid UTF-8 (HL_E_BAD_UTF8 otherwise). HL_E_QUEUE_FULL
-   when the send queue lacks room: nothing was queued, try again after hl_poll. */
+   when the send queue lacks room now: nothing was queued, try again after hl_poll.
+   HL_E_MSG_TOO_BIG when the message could never fit config.send_queue_size. */
 HL_API int hl_ws_send(hl_ctx *ctx, hl_ws ws, hl_msg_type type, const void *data, size_t len);
 /* Queue one fragment of a message; the first call fixes the type, final=1 ends the message.
    UTF-8 is checked across fragments; control frames may be sent between fragments. */
@@ -429,6 +430,7 @@ typedef struct hl_ws_stats {
     uint64_t pings_in, pongs_in, pings_out;
     uint64_t pongs_coalesced;    /* pings answered by a later pong only (RFC 6455 5.5.3) */
     uint64_t send_queue_peak;    /* high-water mark of the send queue in bytes */
+    uint64_t send_queue_bytes;   /* bytes in the send queue now (0: all handed to the socket) */
 } hl_ws_stats;
 HL_API int hl_ws_stats_get(hl_ctx *ctx, hl_ws ws, hl_ws_stats *out);
 
@@ -2217,6 +2219,7 @@ static int hl__ws_response_parse(const char *buf, size_t n, size_t max, hl__ws_r
             break;
         }
     }
+    if (end > max) end = 0; /* the head must fit max whole, terminator included */
     if (!end) {
         if (n >= max) {
             hl__fmt(detail, cap, "response headers exceed max_header_size (%u)", (unsigned)max);
@@ -2227,8 +2230,9 @@ static int hl__ws_response_parse(const char *buf, size_t n, size_t max, hl__ws_r
     HL_MEMSET(r, 0, sizeof *r);
     r->content_length = -1;
     /* status line: HTTP/1.x SP 3DIGIT */
-    if (end < 12 || memcmp(buf, "HTTP/1.", 7) != 0 || buf[8] != ' ' || buf[9] < '1' ||
-        buf[9] > '9' || buf[10] < '0' || buf[10] > '9' || buf[11] < '0' || buf[11] > '9') {
+    if (end < 13 || memcmp(buf, "HTTP/1.", 7) != 0 || buf[7] < '0' || buf[7] > '9' || buf[8] != ' ' ||
+        buf[9] < '1' || buf[9] > '9' || buf[10] < '0' || buf[10] > '9' || buf[11] < '0' || buf[11] > '9' ||
+        (buf[12] != ' ' && buf[12] != '\r' && buf[12] != '\n')) {
         hl__fmt(detail, cap, "bad HTTP status line");
         return HL_E_HTTP_PROTOCOL;
     }
@@ -2518,6 +2522,7 @@ static int hl__wsp_send(hl__wsp *p, int type, const unsigned char *data, size_t 
         st = hl__utf8_feed(p->send_op ? p->send_utf8 : 0, data, n);
         if (st == HL__UTF8_REJECT || (fin && st != HL__UTF8_ACCEPT)) return HL_E_BAD_UTF8;
     }
+    if (hl__frame_size(n) > p->tx_cap - HL__TX_CTRL_RESERVE) return HL_E_MSG_TOO_BIG; /* never fits */
     dst = hl__wsp_tx_room(p, hl__frame_size(n), HL__TX_CTRL_RESERVE);
     if (!dst) return HL_E_QUEUE_FULL;
     hl__wsp_put_frame(p, dst, fin, op, data, n);
@@ -2734,7 +2739,7 @@ typedef struct hl__conn {
     hl_addr addrs[HL__MAX_ADDRS];
     int naddrs, addr_i;
     char key[25];           /* Sec-WebSocket-Key */
-    int stop;               /* set by abort: deliver nothing more */
+    int stop;               /* deliver nothing more: 1 hl_ws_abort, 2 hl_ws_close before open */
     int io_error;           /* a send error found outside hl_process (errno), handled inside it */
     hl_close_origin close_origin;
     hl_error_info err;
@@ -3412,6 +3417,7 @@ static void hl__conn_read(hl_ctx *ctx, hl__conn *c)
             if (c->ws.close_recv && !c->close_origin) c->close_origin = HL_CLOSE_BY_PEER;
             hl__conn_closing(ctx, c);
         }
+        if (c->ws.close_sent && !c->ws.close_recv && !c->ws.failed) return; /* send our close first */
     }
 }
 
@@ -3423,7 +3429,8 @@ static void hl__conn_step(hl_ctx *ctx, hl__conn *c, unsigned revents, uint64_t n
         return;
     }
     if (c->stop) {
-        hl__set_error(c, HL_E_CLOSED, 0, "aborted by hl_ws_abort");
+        hl__set_error(c, HL_E_CLOSED, 0, c->stop == 2 ? "closed by hl_ws_close before the connection opened"
+                                                      : "aborted by hl_ws_abort");
         hl__conn_finish(ctx, c);
         return;
     }
@@ -3479,9 +3486,11 @@ static void hl__conn_step(hl_ctx *ctx, hl__conn *c, unsigned revents, uint64_t n
             hl__conn_fail(ctx, c, HL_E_HANDSHAKE_TIMEOUT, 0, "no upgrade response within %u ms (handshake_timeout_ms)",
                           (unsigned)ctx->cfg.handshake_timeout_ms);
         } else if (c->state == HL_STATE_CLOSING) {
-            if (!c->ws.close_recv || !c->ws.close_sent)
+            if ((!c->ws.close_recv || !c->ws.close_sent) && !c->err.result) {
                 hl__set_error(c, HL_E_CLOSE_TIMEOUT, 0, "closing handshake not finished within %u ms (close_timeout_ms)",
                               (unsigned)ctx->cfg.close_timeout_ms);
+                hl__emit_error(ctx, c, NULL, 0);
+            }
             hl__conn_finish(ctx, c);
         }
     }
@@ -3749,7 +3758,7 @@ HL_API int hl_ws_close(hl_ctx *ctx, hl_ws ws, int code, const char *reason)
     if (c->ws.close_sent || c->stop) return HL_E_CLOSED;
     if (c->state != HL_STATE_OPEN) {
         /* not open yet: nothing to hand-shake, just stop */
-        c->stop = 1;
+        c->stop = 2;
         c->close_origin = HL_CLOSE_BY_LOCAL;
         return HL_OK;
     }
@@ -3787,6 +3796,7 @@ HL_API int hl_ws_stats_get(hl_ctx *ctx, hl_ws ws, hl_ws_stats *out)
     hl__conn *c = hl__conn_get(ctx, ws);
     if (!c || !out) return c ? HL_E_INVALID : HL_E_BAD_HANDLE;
     *out = c->ws.stats;
+    out->send_queue_bytes = hl__wsp_tx_used(&c->ws);
     return HL_OK;
 }
 

@@ -280,7 +280,8 @@ HL_API int hl_ws_connect(hl_ctx *ctx, const hl_ws_desc *desc, hl_ws *out);
 typedef enum hl_msg_type { HL_MSG_TEXT = 1, HL_MSG_BINARY = 2 } hl_msg_type;
 
 /* Queue a whole message. Text must be valid UTF-8 (HL_E_BAD_UTF8 otherwise). HL_E_QUEUE_FULL
-   when the send queue lacks room: nothing was queued, try again after hl_poll. */
+   when the send queue lacks room now: nothing was queued, try again after hl_poll.
+   HL_E_MSG_TOO_BIG when the message could never fit config.send_queue_size. */
 HL_API int hl_ws_send(hl_ctx *ctx, hl_ws ws, hl_msg_type type, const void *data, size_t len);
 /* Queue one fragment of a message; the first call fixes the type, final=1 ends the message.
    UTF-8 is checked across fragments; control frames may be sent between fragments. */
@@ -302,6 +303,7 @@ typedef struct hl_ws_stats {
     uint64_t pings_in, pongs_in, pings_out;
     uint64_t pongs_coalesced;    /* pings answered by a later pong only (RFC 6455 5.5.3) */
     uint64_t send_queue_peak;    /* high-water mark of the send queue in bytes */
+    uint64_t send_queue_bytes;   /* bytes in the send queue now (0: all handed to the socket) */
 } hl_ws_stats;
 HL_API int hl_ws_stats_get(hl_ctx *ctx, hl_ws ws, hl_ws_stats *out);
 

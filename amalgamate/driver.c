@@ -21,7 +21,7 @@ typedef struct hl__conn {
     hl_addr addrs[HL__MAX_ADDRS];
     int naddrs, addr_i;
     char key[25];           /* Sec-WebSocket-Key */
-    int stop;               /* set by abort: deliver nothing more */
+    int stop;               /* deliver nothing more: 1 hl_ws_abort, 2 hl_ws_close before open */
     int io_error;           /* a send error found outside hl_process (errno), handled inside it */
     hl_close_origin close_origin;
     hl_error_info err;
@@ -699,6 +699,7 @@ static void hl__conn_read(hl_ctx *ctx, hl__conn *c)
             if (c->ws.close_recv && !c->close_origin) c->close_origin = HL_CLOSE_BY_PEER;
             hl__conn_closing(ctx, c);
         }
+        if (c->ws.close_sent && !c->ws.close_recv && !c->ws.failed) return; /* send our close first */
     }
 }
 
@@ -710,7 +711,8 @@ static void hl__conn_step(hl_ctx *ctx, hl__conn *c, unsigned revents, uint64_t n
         return;
     }
     if (c->stop) {
-        hl__set_error(c, HL_E_CLOSED, 0, "aborted by hl_ws_abort");
+        hl__set_error(c, HL_E_CLOSED, 0, c->stop == 2 ? "closed by hl_ws_close before the connection opened"
+                                                      : "aborted by hl_ws_abort");
         hl__conn_finish(ctx, c);
         return;
     }
@@ -766,9 +768,11 @@ static void hl__conn_step(hl_ctx *ctx, hl__conn *c, unsigned revents, uint64_t n
             hl__conn_fail(ctx, c, HL_E_HANDSHAKE_TIMEOUT, 0, "no upgrade response within %u ms (handshake_timeout_ms)",
                           (unsigned)ctx->cfg.handshake_timeout_ms);
         } else if (c->state == HL_STATE_CLOSING) {
-            if (!c->ws.close_recv || !c->ws.close_sent)
+            if ((!c->ws.close_recv || !c->ws.close_sent) && !c->err.result) {
                 hl__set_error(c, HL_E_CLOSE_TIMEOUT, 0, "closing handshake not finished within %u ms (close_timeout_ms)",
                               (unsigned)ctx->cfg.close_timeout_ms);
+                hl__emit_error(ctx, c, NULL, 0);
+            }
             hl__conn_finish(ctx, c);
         }
     }
@@ -1036,7 +1040,7 @@ HL_API int hl_ws_close(hl_ctx *ctx, hl_ws ws, int code, const char *reason)
     if (c->ws.close_sent || c->stop) return HL_E_CLOSED;
     if (c->state != HL_STATE_OPEN) {
         /* not open yet: nothing to hand-shake, just stop */
-        c->stop = 1;
+        c->stop = 2;
         c->close_origin = HL_CLOSE_BY_LOCAL;
         return HL_OK;
     }
@@ -1074,6 +1078,7 @@ HL_API int hl_ws_stats_get(hl_ctx *ctx, hl_ws ws, hl_ws_stats *out)
     hl__conn *c = hl__conn_get(ctx, ws);
     if (!c || !out) return c ? HL_E_INVALID : HL_E_BAD_HANDLE;
     *out = c->ws.stats;
+    out->send_queue_bytes = hl__wsp_tx_used(&c->ws);
     return HL_OK;
 }
 

@@ -175,6 +175,7 @@ static int hl__ws_response_parse(const char *buf, size_t n, size_t max, hl__ws_r
             break;
         }
     }
+    if (end > max) end = 0; /* the head must fit max whole, terminator included */
     if (!end) {
         if (n >= max) {
             hl__fmt(detail, cap, "response headers exceed max_header_size (%u)", (unsigned)max);
@@ -185,8 +186,9 @@ static int hl__ws_response_parse(const char *buf, size_t n, size_t max, hl__ws_r
     HL_MEMSET(r, 0, sizeof *r);
     r->content_length = -1;
     /* status line: HTTP/1.x SP 3DIGIT */
-    if (end < 12 || memcmp(buf, "HTTP/1.", 7) != 0 || buf[8] != ' ' || buf[9] < '1' ||
-        buf[9] > '9' || buf[10] < '0' || buf[10] > '9' || buf[11] < '0' || buf[11] > '9') {
+    if (end < 13 || memcmp(buf, "HTTP/1.", 7) != 0 || buf[7] < '0' || buf[7] > '9' || buf[8] != ' ' ||
+        buf[9] < '1' || buf[9] > '9' || buf[10] < '0' || buf[10] > '9' || buf[11] < '0' || buf[11] > '9' ||
+        (buf[12] != ' ' && buf[12] != '\r' && buf[12] != '\n')) {
         hl__fmt(detail, cap, "bad HTTP status line");
         return HL_E_HTTP_PROTOCOL;
     }

@@ -182,6 +182,7 @@ static int hl__wsp_send(hl__wsp *p, int type, const unsigned char *data, size_t 
         st = hl__utf8_feed(p->send_op ? p->send_utf8 : 0, data, n);
         if (st == HL__UTF8_REJECT || (fin && st != HL__UTF8_ACCEPT)) return HL_E_BAD_UTF8;
     }
+    if (hl__frame_size(n) > p->tx_cap - HL__TX_CTRL_RESERVE) return HL_E_MSG_TOO_BIG; /* never fits */
     dst = hl__wsp_tx_room(p, hl__frame_size(n), HL__TX_CTRL_RESERVE);
     if (!dst) return HL_E_QUEUE_FULL;
     hl__wsp_put_frame(p, dst, fin, op, data, n);

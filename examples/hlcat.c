@@ -1,0 +1,765 @@
+/* hlcat - a wscat-like command-line WebSocket client, built on hl_net.h.
+
+   hlcat [options] URL
+
+   Connects to URL (ws://), prints every message it receives on its own line on stdout and sends
+   every line of stdin as a text message (the line ending, "\n" or "\r\n", is stripped; a line
+   that is not valid UTF-8 is skipped with a warning). Binary messages are printed as lowercase
+   hex, or as their raw bytes with --binary-raw (each followed by a newline, like text).
+
+   When it stops:
+     * -n N: after the N-th message received, hlcat closes with 1000 and exits once the closing
+       handshake is over. Messages after the N-th are not printed.
+     * End of stdin: without -n, hlcat sends what is left, waits until the send queue has
+       drained, then closes with 1000. With -n, the end of stdin closes nothing: hlcat goes on
+       receiving until the N-th message (so "printf 'a\nb\n' | hlcat -n 2 URL" prints both echoes).
+     * The server closes, or the connection fails.
+     * Ctrl-C: the first one closes with 1000; another one (or one while a close is under way)
+       drops the connection at once.
+
+   Exit status: 0 after a normal close: a closing handshake in which the server's close frame
+   carried 1000 (normal), 1001 (going away) or no code (1005), whoever started it (hlcat starts
+   it on -n, end of stdin and Ctrl-C; a server answers that 1000 with 1000). When the server
+   never answers hlcat's own close (close timeout, TCP closed), that is a warning and still 0.
+   Otherwise 1, with one line on stderr saying why (a close code of the server's own, like 1011,
+   counts as a failure even when it crossed hlcat's close), e.g.
+       hlcat: connect to 127.0.0.1:1 failed: Connection refused (HL_E_CONNECT_REFUSED)
+       hlcat: server refused the upgrade with HTTP 403 (HL_E_HANDSHAKE); body: rejected: 403
+       hlcat: server closed the connection with code 1011: trades.json not found
+   2 for a usage error; 130 after a Ctrl-C before the connection opened, or one that dropped it.
+
+   This program also shows the foreign-loop API: on POSIX it runs its own poll() over the
+   library's sockets (hl_pollfds), stdin (fd 0) and its ping timer, sleeps at most
+   hl_next_timeout, and hands the readiness back with hl_process. On Windows, where WSAPoll
+   cannot wait on a console or pipe, it calls hl_poll with a 50 ms timeout and checks stdin
+   between polls: a pipe with PeekNamedPipe, a file by reading it, a console with _kbhit.
+   Limitation: on a console, once a key is pressed hlcat blocks in ReadFile until Enter, and
+   messages received meanwhile are printed after that.
+
+   Memory: hlcat never calls malloc. The context lives in one static block of HLCAT_MEMORY bytes
+   (40 MiB, mostly untouched virtual memory; rebuild with -DHLCAT_MEMORY=N for more); hlcat checks
+   hl_ctx_size against it and says what a configuration would need.
+
+   Build: cc -std=c99 -I. examples/hlcat.c -o build/hlcat
+          x86_64-w64-mingw32-gcc -std=c99 -I. examples/hlcat.c -o hlcat.exe -lws2_32 */
+
+#define HL_NET_IMPLEMENTATION
+#include "hl_net.h"
+
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#if defined(_WIN32)
+#include <conio.h>
+#include <fcntl.h>
+#include <io.h>
+#else
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <unistd.h>
+#endif
+
+#ifndef HLCAT_MEMORY
+#define HLCAT_MEMORY (40u << 20)
+#endif
+#define HLCAT_LINE_MAX (256u << 10)               /* longest stdin line */
+#define HLCAT_SEND_QUEUE (2 * HLCAT_LINE_MAX)     /* so any line fits once the queue drains */
+#define HLCAT_BODY_MAX 200                        /* bytes of a refusal's body shown */
+
+static unsigned char hlcat_memory[HLCAT_MEMORY];
+
+typedef struct hlcat {
+    /* options */
+    const char *url;
+    const char *subprotocols;
+    hl_header headers[HL_MAX_EXTRA_HEADERS];
+    int nheaders;
+    unsigned long max_msgs; /* -n; 0: no limit */
+    int verbose;
+    int binary_raw;
+    double ping_s;
+    /* the connection */
+    hl_ctx *ctx;
+    hl_ws ws;
+    int open;             /* HL_EV_OPEN seen */
+    int closing;          /* we asked for the close (or gave up) */
+    int done;             /* HL_EV_CLOSE seen */
+    int fatal;            /* exit status forced by a local event: 1 (failure) or 130 (Ctrl-C) */
+    unsigned long received;
+    size_t room_empty;    /* hl_ws_send_room with an empty queue (taken at open) */
+    uint64_t next_ping;   /* ns on the library clock; 0: no ping */
+    unsigned long pings;
+    /* stdin */
+    int stdin_eof;
+    unsigned long line_no;
+    unsigned char in[HLCAT_LINE_MAX];
+    size_t in_start, in_len; /* unsent bytes are in[in_start, in_len) */
+    /* the outcome */
+    int http_status;
+    char body[HLCAT_BODY_MAX + 1];
+    int close_result;
+    char close_detail[160];
+    int close_code;
+    char close_reason[124];
+    hl_close_origin close_origin;
+} hlcat;
+
+static hlcat hlcat_state;
+static volatile sig_atomic_t hlcat_interrupts;
+
+static void hlcat_on_sigint(int sig)
+{
+    (void)sig;
+    hlcat_interrupts++;
+#if defined(_WIN32)
+    signal(SIGINT, hlcat_on_sigint); /* the CRT resets the handler to SIG_DFL */
+#endif
+}
+
+/* ---- output ---- */
+
+static void hlcat_print_message(const hlcat *h, const unsigned char *p, size_t n, int is_text)
+{
+    static const char hex[] = "0123456789abcdef";
+    size_t i;
+    if (is_text || h->binary_raw) {
+        if (n) fwrite(p, 1, n, stdout);
+    } else {
+        for (i = 0; i < n; i++) {
+            putchar(hex[p[i] >> 4]);
+            putchar(hex[p[i] & 15]);
+        }
+    }
+    putchar('\n'); /* flushed before the loop sleeps: one write for a burst of messages */
+}
+
+/* Copy at most cap-1 bytes of p into out on one line: controls become spaces or '?'. */
+static void hlcat_one_line(char *out, size_t cap, const unsigned char *p, size_t n)
+{
+    size_t i, k = 0;
+    for (i = 0; i < n && k + 1 < cap; i++) {
+        unsigned char c = p[i];
+        if (c == '\n' || c == '\r' || c == '\t') c = ' ';
+        else if (c < 0x20 || c == 0x7f) c = '?';
+        out[k++] = (char)c;
+    }
+    while (k > 0 && out[k - 1] == ' ') k--;
+    out[k] = '\0';
+}
+
+static const char *hlcat_origin_str(hl_close_origin o)
+{
+    switch (o) {
+    case HL_CLOSE_BY_PEER: return "by the server";
+    case HL_CLOSE_BY_LOCAL: return "by us";
+    case HL_CLOSE_BY_ERROR: return "after an error";
+    default: return "";
+    }
+}
+
+/* ---- the library's callbacks ---- */
+
+static int hlcat_headers(void *user, hl_header *out, int max)
+{
+    hlcat *h = (hlcat *)user;
+    int i;
+    for (i = 0; i < h->nheaders && i < max; i++) out[i] = h->headers[i];
+    if (h->verbose && i) fprintf(stderr, "hlcat: connect: %d extra header(s) from the provider\n", i);
+    return i;
+}
+
+static void hlcat_log(void *user, hl_log_level level, uint32_t conn_id, const char *msg)
+{
+    static const char *const names[] = {"?", "error", "warn", "info", "debug"};
+    (void)user;
+    fprintf(stderr, "hlcat: [lib %s #%lx] %s\n", names[(unsigned)level <= 4 ? (unsigned)level : 0],
+            (unsigned long)conn_id, msg);
+}
+
+static void hlcat_close(hlcat *h, const char *why)
+{
+    int rc;
+    if (h->closing || h->done) return;
+    h->closing = 1;
+    if (h->verbose)
+        fprintf(stderr, h->open ? "hlcat: %s; closing with 1000\n" : "hlcat: %s; giving up the connection attempt\n", why);
+    rc = hl_ws_close(h->ctx, h->ws, 1000, NULL);
+    if (rc != HL_OK && rc != HL_E_CLOSED)
+        fprintf(stderr, "hlcat: close failed: %s (%s)\n", hl_result_str(rc), hl_result_name(rc));
+}
+
+static void hlcat_on_event(hl_ctx *ctx, const hl_event *ev)
+{
+    hlcat *h = (hlcat *)ev->user;
+    switch (ev->type) {
+    case HL_EV_STATE:
+        if (!h->verbose) break;
+        if (ev->result)
+            fprintf(stderr, "hlcat: state %s -> %s: %s (%s)\n", hl_state_str(ev->prev_state),
+                    hl_state_str(ev->state), ev->detail, hl_result_name(ev->result));
+        else
+            fprintf(stderr, "hlcat: state %s -> %s\n", hl_state_str(ev->prev_state), hl_state_str(ev->state));
+        break;
+    case HL_EV_OPEN:
+        h->open = 1;
+        h->room_empty = hl_ws_send_room(ctx, ev->ws);
+        if (h->ping_s > 0) {
+            const hl_config *cfg = hl_ctx_config(ctx);
+            h->next_ping = cfg->clock(cfg->user) + (uint64_t)(h->ping_s * 1e9);
+        }
+        if (h->verbose) {
+            if (ev->protocol[0]) fprintf(stderr, "hlcat: open, subprotocol \"%s\"\n", ev->protocol);
+            else fprintf(stderr, "hlcat: open, no subprotocol\n");
+        }
+        break;
+    case HL_EV_MESSAGE:
+        if (h->max_msgs && h->received >= h->max_msgs) break; /* past -n: closing, not shown */
+        hlcat_print_message(h, ev->data, ev->len, ev->is_text);
+        h->received++;
+        if (h->max_msgs && h->received == h->max_msgs) hlcat_close(h, "got the -n messages");
+        break;
+    case HL_EV_PONG:
+        if (h->verbose) {
+            char text[126];
+            hlcat_one_line(text, sizeof text, ev->data, ev->len);
+            fprintf(stderr, "hlcat: pong, %lu bytes \"%s\"\n", (unsigned long)ev->len, text);
+        }
+        break;
+    case HL_EV_ERROR:
+        h->http_status = ev->http_status;
+        if (ev->result == HL_E_HANDSHAKE && ev->len)
+            hlcat_one_line(h->body, sizeof h->body, ev->data, ev->len);
+        if (h->verbose) {
+            if (ev->result == HL_E_HANDSHAKE && ev->http_status)
+                fprintf(stderr, "hlcat: error %s: %s; body: %s\n", hl_result_name(ev->result), ev->detail, h->body);
+            else
+                fprintf(stderr, "hlcat: error %s: %s\n", hl_result_name(ev->result), ev->detail);
+        }
+        break;
+    case HL_EV_CLOSE:
+        h->done = 1;
+        h->close_result = ev->result;
+        h->close_code = ev->close_code;
+        h->close_origin = ev->close_origin;
+        snprintf(h->close_detail, sizeof h->close_detail, "%s", ev->detail);
+        snprintf(h->close_reason, sizeof h->close_reason, "%s", ev->reason);
+        if (h->verbose)
+            fprintf(stderr, "hlcat: close %d \"%s\" %s%s%s%s\n", ev->close_code, ev->reason,
+                    hlcat_origin_str(ev->close_origin), ev->result ? " (" : "",
+                    ev->result ? hl_result_name(ev->result) : "", ev->result ? ")" : "");
+        break;
+    default:
+        break;
+    }
+}
+
+/* ---- stdin ---- */
+
+/* Send the complete lines in the input buffer (and at EOF the unterminated rest). Stops at a
+   full send queue: the line stays and is tried again after the next poll. */
+static void hlcat_send_lines(hlcat *h)
+{
+    while (h->open && !h->closing && !h->done && h->in_start < h->in_len) {
+        unsigned char *p = h->in + h->in_start;
+        size_t avail = h->in_len - h->in_start, len, take;
+        unsigned char *nl = (unsigned char *)memchr(p, '\n', avail);
+        int rc;
+        if (nl) {
+            len = (size_t)(nl - p);
+            take = len + 1;
+        } else if (h->stdin_eof) {
+            len = take = avail;
+        } else {
+            break;
+        }
+        if (len && p[len - 1] == '\r') len--;
+        rc = hl_ws_send(h->ctx, h->ws, HL_MSG_TEXT, p, len);
+        if (rc == HL_E_QUEUE_FULL) break;
+        h->line_no++;
+        h->in_start += take;
+        if (rc == HL_E_BAD_UTF8) {
+            fprintf(stderr, "hlcat: stdin line %lu is not valid UTF-8; not sent\n", h->line_no);
+        } else if (rc == HL_E_CLOSED) {
+            break;
+        } else if (rc != HL_OK) {
+            fprintf(stderr, "hlcat: sending stdin line %lu failed: %s (%s)\n", h->line_no,
+                    hl_result_str(rc), hl_result_name(rc));
+        }
+    }
+    if (h->in_start == h->in_len) h->in_start = h->in_len = 0;
+}
+
+/* Does the loop want more of stdin now? Only while open, and while every line read so far
+   went out (a full send queue stops reading: backpressure reaches the writer of stdin). */
+static int hlcat_want_stdin(const hlcat *h)
+{
+    if (!h->open || h->closing || h->done || h->stdin_eof) return 0;
+    if (h->in_start < h->in_len && memchr(h->in + h->in_start, '\n', h->in_len - h->in_start)) return 0;
+    return 1;
+}
+
+static void hlcat_stdin_eof(hlcat *h)
+{
+    h->stdin_eof = 1;
+    if (!h->verbose) return;
+    if (h->max_msgs)
+        fprintf(stderr, "hlcat: end of stdin; still receiving (-n %lu: %lu so far)\n", h->max_msgs, h->received);
+    else
+        fprintf(stderr, "hlcat: end of stdin; closing once the send queue has drained\n");
+}
+
+/* Room at the end of the input buffer, compacting first; a full buffer without a newline is a
+   line over HLCAT_LINE_MAX. Returns 0 when nothing can be read. */
+static size_t hlcat_in_room(hlcat *h)
+{
+    if (h->in_start > 0) {
+        memmove(h->in, h->in + h->in_start, h->in_len - h->in_start);
+        h->in_len -= h->in_start;
+        h->in_start = 0;
+    }
+    if (h->in_len == sizeof h->in) {
+        fprintf(stderr, "hlcat: a stdin line is longer than %lu bytes\n", (unsigned long)sizeof h->in);
+        h->fatal = 1;
+        h->in_len = 0;
+        hlcat_close(h, "stdin line too long");
+        return 0;
+    }
+    return sizeof h->in - h->in_len;
+}
+
+#if defined(_WIN32)
+/* Read what stdin has now without blocking (except on a console, see the top). */
+static void hlcat_read_stdin(hlcat *h)
+{
+    HANDLE in = GetStdHandle(STD_INPUT_HANDLE);
+    DWORD type, mode, avail = 0, got = 0;
+    size_t room = hlcat_in_room(h);
+    if (room == 0) return;
+    if (in == NULL || in == INVALID_HANDLE_VALUE) {
+        hlcat_stdin_eof(h);
+        return;
+    }
+    type = GetFileType(in);
+    if (type == FILE_TYPE_PIPE) {
+        if (!PeekNamedPipe(in, NULL, 0, NULL, &avail, NULL)) {
+            hlcat_stdin_eof(h); /* the writer closed its end */
+            return;
+        }
+        if (avail == 0) return;
+    } else if (type == FILE_TYPE_CHAR && GetConsoleMode(in, &mode)) {
+        if (!_kbhit()) return;
+        avail = (DWORD)room;
+    } else {
+        avail = (DWORD)room; /* a file (or NUL): never blocks */
+    }
+    if (avail > room) avail = (DWORD)room;
+    if (!ReadFile(in, h->in + h->in_len, avail, &got, NULL) || got == 0) {
+        hlcat_stdin_eof(h);
+        return;
+    }
+    h->in_len += got;
+}
+#else
+static void hlcat_read_stdin(hlcat *h)
+{
+    size_t room = hlcat_in_room(h);
+    ssize_t r;
+    if (room == 0) return;
+    r = read(0, h->in + h->in_len, room);
+    if (r > 0) {
+        h->in_len += (size_t)r;
+    } else if (r == 0) {
+        hlcat_stdin_eof(h);
+    } else if (errno != EINTR && errno != EAGAIN && errno != EWOULDBLOCK) {
+        fprintf(stderr, "hlcat: reading stdin failed: %s\n", strerror(errno));
+        hlcat_stdin_eof(h);
+    }
+}
+#endif
+
+/* ---- the loop ---- */
+
+static uint64_t hlcat_now(const hlcat *h)
+{
+    const hl_config *cfg = hl_ctx_config(h->ctx);
+    return cfg->clock(cfg->user); /* the library's monotonic clock, in ns */
+}
+
+/* The work done between waits: interrupts, lines to send, the end of stdin, the ping timer.
+   Returns the milliseconds until hlcat's own next deadline, or -1 for none. */
+static int hlcat_tick(hlcat *h)
+{
+    static sig_atomic_t seen;
+    if (hlcat_interrupts != seen) {
+        seen = hlcat_interrupts;
+        if (!h->closing) {
+            hlcat_close(h, "interrupted");
+            if (!h->open) h->fatal = 130; /* nothing was open: no handshake to wait for */
+        } else {
+            if (h->verbose) fprintf(stderr, "hlcat: interrupted while closing; dropping the connection\n");
+            h->closing = 1;
+            h->fatal = 130;
+            hl_ws_abort(h->ctx, h->ws);
+        }
+    }
+    hlcat_send_lines(h);
+    if (h->open && h->stdin_eof && !h->max_msgs && h->in_start == h->in_len && !h->closing &&
+        hl_ws_send_room(h->ctx, h->ws) >= h->room_empty)
+        hlcat_close(h, "end of stdin and the send queue drained");
+    if (h->next_ping && h->open && !h->closing && !h->done) {
+        uint64_t now = hlcat_now(h);
+        if (now >= h->next_ping) {
+            char payload[24];
+            int rc, n = snprintf(payload, sizeof payload, "%lu", ++h->pings);
+            rc = hl_ws_ping(h->ctx, h->ws, payload, (size_t)n);
+            if (rc != HL_OK && h->verbose)
+                fprintf(stderr, "hlcat: ping failed: %s (%s)\n", hl_result_str(rc), hl_result_name(rc));
+            else if (h->verbose)
+                fprintf(stderr, "hlcat: ping \"%s\"\n", payload);
+            h->next_ping = now + (uint64_t)(h->ping_s * 1e9);
+        }
+        return (int)((h->next_ping - now + 999999u) / 1000000u);
+    }
+    return -1;
+}
+
+static int hlcat_min_timeout(int a, int b)
+{
+    if (a < 0) return b;
+    if (b < 0) return a;
+    return a < b ? a : b;
+}
+
+#if defined(_WIN32)
+static int hlcat_run(hlcat *h)
+{
+    while (!h->done) {
+        int t = hlcat_tick(h), r;
+        if (hlcat_want_stdin(h)) {
+            hlcat_read_stdin(h);
+            hlcat_send_lines(h);
+            t = hlcat_min_timeout(t, 50);
+        }
+        if (h->done) break;
+        fflush(stdout);
+        r = hl_poll(h->ctx, hlcat_min_timeout(t, 250)); /* 250: notice Ctrl-C */
+        if (r < 0) {
+            fprintf(stderr, "hlcat: hl_poll failed: %s (%s)\n", hl_result_str(r), hl_result_name(r));
+            return 1;
+        }
+    }
+    return 0;
+}
+#else
+static int hlcat_run(hlcat *h)
+{
+    enum { MAXFDS = 8 };
+    hl_pollfd fds[MAXFDS];
+    struct pollfd pfds[MAXFDS + 1];
+    while (!h->done) {
+        int t = hlcat_tick(h), n, i, r, use_stdin;
+        if (h->done) break;
+        /* 1. the library's sockets and the events each waits for */
+        n = hl_pollfds(h->ctx, fds, MAXFDS);
+        if (n < 0) return 1;
+        if (n > MAXFDS) n = MAXFDS; /* max_connections is 1: cannot happen */
+        for (i = 0; i < n; i++) {
+            pfds[i].fd = (int)fds[i].fd;
+            pfds[i].events = (short)(((fds[i].events & HL_POLLIN) ? POLLIN : 0) |
+                                     ((fds[i].events & HL_POLLOUT) ? POLLOUT : 0));
+            pfds[i].revents = 0;
+        }
+        /* 2. our own descriptor next to them */
+        use_stdin = hlcat_want_stdin(h);
+        if (use_stdin) {
+            pfds[n].fd = 0;
+            pfds[n].events = POLLIN;
+            pfds[n].revents = 0;
+        }
+        /* 3. sleep no longer than the library's next deadline (nor ours) */
+        t = hlcat_min_timeout(t, hl_next_timeout(h->ctx));
+        fflush(stdout);
+        r = poll(pfds, (nfds_t)(n + use_stdin), t);
+        if (r < 0) {
+            if (errno == EINTR) continue; /* Ctrl-C: handled in hlcat_tick */
+            fprintf(stderr, "hlcat: poll failed: %s\n", strerror(errno));
+            return 1;
+        }
+        /* 4. stdin first, so its lines go out in this turn */
+        if (use_stdin && pfds[n].revents) {
+            hlcat_read_stdin(h);
+            hlcat_send_lines(h);
+        }
+        /* 5. hand the readiness back; timers run even when nothing was ready */
+        for (i = 0; i < n; i++) {
+            short re = pfds[i].revents;
+            fds[i].revents = ((re & (POLLIN | POLLHUP)) ? HL_POLLIN : 0u) |
+                             ((re & POLLOUT) ? HL_POLLOUT : 0u) |
+                             ((re & (POLLERR | POLLNVAL)) ? HL_POLLERR : 0u);
+        }
+        r = hl_process(h->ctx, fds, r > 0 ? n : 0);
+        if (r < 0) {
+            fprintf(stderr, "hlcat: hl_process failed: %s (%s)\n", hl_result_str(r), hl_result_name(r));
+            return 1;
+        }
+    }
+    return 0;
+}
+#endif
+
+/* The exit status and, for a failure, its one line on stderr. */
+static int hlcat_outcome(const hlcat *h)
+{
+    int res = h->close_result;
+    if (h->fatal == 130) { /* Ctrl-C before the connection opened, or twice */
+        fprintf(stderr, "hlcat: interrupted\n");
+        return 130;
+    }
+    if (h->close_origin == HL_CLOSE_BY_LOCAL && h->close_code == 1006 &&
+        (res == HL_OK || res == HL_E_CLOSE_TIMEOUT || res == HL_E_EOF)) {
+        /* our close went out but the server did not finish the handshake: still our close */
+        if (res != HL_OK) fprintf(stderr, "hlcat: warning: %s (%s)\n", h->close_detail, hl_result_name(res));
+        else fprintf(stderr, "hlcat: warning: the server did not answer our close frame\n");
+        return h->fatal ? 1 : 0;
+    }
+    if (res == HL_E_HANDSHAKE && h->http_status) {
+        fprintf(stderr, "hlcat: %s (%s); body: %s\n", h->close_detail, hl_result_name(res),
+                h->body[0] ? h->body : "(empty)");
+        return 1;
+    }
+    if (res != HL_OK) {
+        fprintf(stderr, "hlcat: %s (%s)\n", h->close_detail, hl_result_name(res));
+        return 1;
+    }
+    /* A clean closing handshake. Whoever started it, the code the server sent decides: it
+       answers our 1000 with 1000, and any other code is the server's own complaint (it may
+       have crossed our close). */
+    if (h->close_code == 1000 || h->close_code == 1001 || h->close_code == 1005) return h->fatal ? 1 : 0;
+    fprintf(stderr, "hlcat: server closed the connection with code %d%s%s\n", h->close_code,
+            h->close_reason[0] ? ": " : "", h->close_reason);
+    return 1;
+}
+
+/* ---- options ---- */
+
+static void hlcat_usage(FILE *f)
+{
+    fprintf(f,
+            "usage: hlcat [options] URL\n"
+            "Prints each message received on its own line on stdout (binary as hex) and sends\n"
+            "each stdin line as a text message. At the end of stdin it closes with 1000 once\n"
+            "the send queue has drained, unless -n is still waiting for messages.\n"
+            "\n"
+            "  -H 'Name: value'      extra handshake header (repeatable, up to %d)\n"
+            "  -s PROTOS             subprotocols to offer, comma separated\n"
+            "  -n N                  exit after N messages received (closes with 1000 first)\n"
+            "  -v                    lifecycle events on stderr; -v -v adds the library's log\n"
+            "  --binary-raw          print binary messages as raw bytes instead of hex\n"
+            "  --max-message BYTES   largest message accepted (default 1048576)\n"
+            "  --connect-timeout S   TCP connect and upgrade timeout in seconds (default 10)\n"
+            "  --ping S              send a ping every S seconds (pongs show with -v)\n"
+            "  -h, --help            this help\n"
+            "\n"
+            "Exit status: 0 after a normal close (the server's close frame carries 1000, 1001\n"
+            "or no code, or it never answered hlcat's own close), 1 on a failure (one line on\n"
+            "stderr says why), 2 on a usage error, 130 after Ctrl-C before the connection opened.\n",
+            HL_MAX_EXTRA_HEADERS);
+}
+
+static int hlcat_bad_usage(const char *fmt, const char *arg)
+{
+    fprintf(stderr, "hlcat: ");
+    fprintf(stderr, fmt, arg);
+    fprintf(stderr, "\nTry 'hlcat --help'.\n");
+    return 2;
+}
+
+/* Parse a number in [lo, hi]; returns 0 on success. */
+static int hlcat_number(const char *s, double lo, double hi, double *out)
+{
+    char *end;
+    double v;
+    if (!s || !*s) return -1;
+    v = strtod(s, &end);
+    if (*end != '\0' || !(v >= lo && v <= hi)) return -1;
+    *out = v;
+    return 0;
+}
+
+/* "Name: value" -> a header; the argument is split in place (argv strings are writable). */
+static int hlcat_add_header(hlcat *h, char *arg)
+{
+    char *colon = strchr(arg, ':'), *v;
+    if (!colon || colon == arg) return -1;
+    if (h->nheaders >= HL_MAX_EXTRA_HEADERS) return -2;
+    *colon = '\0';
+    for (v = colon + 1; *v == ' ' || *v == '\t'; v++) {
+    }
+    h->headers[h->nheaders].name = arg;
+    h->headers[h->nheaders].value = v;
+    h->nheaders++;
+    return 0;
+}
+
+/* Returns -1 to go on, else an exit status. */
+static int hlcat_parse_args(hlcat *h, hl_config *cfg, int argc, char **argv)
+{
+    int i;
+    for (i = 1; i < argc; i++) {
+        char *a = argv[i], *val = NULL;
+        const char *name = a;
+        double num;
+        char longname[32];
+        if (a[0] != '-' || a[1] == '\0') {
+            if (h->url) return hlcat_bad_usage("more than one URL ('%s')", a);
+            h->url = a;
+            continue;
+        }
+        if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
+            hlcat_usage(stdout);
+            return 0;
+        }
+        if (strcmp(a, "-v") == 0) {
+            h->verbose++;
+            continue;
+        }
+        if (strcmp(a, "-vv") == 0) {
+            h->verbose += 2;
+            continue;
+        }
+        if (strcmp(a, "--binary-raw") == 0) {
+            h->binary_raw = 1;
+            continue;
+        }
+        if (a[1] == '-' && strchr(a, '=')) { /* --name=value */
+            size_t n = (size_t)(strchr(a, '=') - a);
+            if (n >= sizeof longname) return hlcat_bad_usage("unknown option '%s'", a);
+            memcpy(longname, a, n);
+            longname[n] = '\0';
+            name = longname;
+            val = a + n + 1;
+        } else if (strcmp(a, "-H") == 0 || strcmp(a, "-s") == 0 || strcmp(a, "-n") == 0 ||
+                   strcmp(a, "--max-message") == 0 || strcmp(a, "--connect-timeout") == 0 ||
+                   strcmp(a, "--ping") == 0) {
+            if (i + 1 >= argc) return hlcat_bad_usage("option '%s' needs a value", a);
+            val = argv[++i];
+        } else {
+            return hlcat_bad_usage("unknown option '%s'", a);
+        }
+        if (strcmp(name, "-H") == 0) {
+            int rc = hlcat_add_header(h, val);
+            if (rc == -1) return hlcat_bad_usage("-H wants 'Name: value', not '%s'", val);
+            if (rc == -2) return hlcat_bad_usage("too many -H headers (at most 16): '%s'", val);
+        } else if (strcmp(name, "-s") == 0) {
+            h->subprotocols = val;
+        } else if (strcmp(name, "-n") == 0) {
+            if (hlcat_number(val, 1, 4e9, &num) != 0 || num != (double)(unsigned long)num)
+                return hlcat_bad_usage("-n wants a whole number >= 1, not '%s'", val);
+            h->max_msgs = (unsigned long)num;
+        } else if (strcmp(name, "--max-message") == 0) {
+            if (hlcat_number(val, 1, 4294967295.0, &num) != 0 || num != (double)(uint32_t)num)
+                return hlcat_bad_usage("--max-message wants bytes (1 to 4294967295), not '%s'", val);
+            cfg->max_message_size = (uint32_t)num;
+        } else if (strcmp(name, "--connect-timeout") == 0) {
+            if (hlcat_number(val, 0.001, 2e6, &num) != 0)
+                return hlcat_bad_usage("--connect-timeout wants seconds (0.001 to 2000000), not '%s'", val);
+            cfg->connect_timeout_ms = (uint32_t)(num * 1000 + 0.5);
+            cfg->handshake_timeout_ms = cfg->connect_timeout_ms;
+        } else if (strcmp(name, "--ping") == 0) {
+            if (hlcat_number(val, 0.001, 2e6, &num) != 0)
+                return hlcat_bad_usage("--ping wants seconds (0.001 to 2000000), not '%s'", val);
+            h->ping_s = num;
+        } else {
+            return hlcat_bad_usage("unknown option '%s'", name);
+        }
+    }
+    if (!h->url) return hlcat_bad_usage("%s", "no URL given");
+    return -1;
+}
+
+int main(int argc, char **argv)
+{
+    hlcat *h = &hlcat_state;
+    hl_config cfg;
+    hl_ws_desc desc;
+    size_t need;
+    int rc, status;
+
+    memset(&cfg, 0, sizeof cfg);
+    cfg.max_connections = 1;
+    cfg.send_queue_size = HLCAT_SEND_QUEUE;
+    status = hlcat_parse_args(h, &cfg, argc, argv);
+    if (status >= 0) return status;
+    if (h->verbose >= 2) {
+        cfg.log = hlcat_log;
+        cfg.log_level = HL_LOG_DEBUG;
+    }
+
+    need = hl_ctx_size(&cfg);
+    if (need > sizeof hlcat_memory) {
+        fprintf(stderr,
+                "hlcat: this configuration needs %lu bytes of context memory, hlcat has %lu "
+                "(lower --max-message, or rebuild with -DHLCAT_MEMORY=%lu)\n",
+                (unsigned long)need, (unsigned long)sizeof hlcat_memory, (unsigned long)need);
+        return 2;
+    }
+    rc = hl_ctx_init(&h->ctx, hlcat_memory, sizeof hlcat_memory, &cfg);
+    if (rc != HL_OK) {
+        fprintf(stderr, "hlcat: hl_ctx_init failed: %s (%s)\n", hl_result_str(rc), hl_result_name(rc));
+        return 1;
+    }
+
+#if defined(_WIN32)
+    if (h->binary_raw) _setmode(_fileno(stdout), _O_BINARY);
+    signal(SIGINT, hlcat_on_sigint);
+#else
+    /* With fd 0 closed, a socket could become fd 0 and be read as stdin: hold it with
+       /dev/null (an empty stdin) before the library opens any socket. */
+    if (fcntl(0, F_GETFD) == -1 && open("/dev/null", O_RDONLY) != 0) {
+        fprintf(stderr, "hlcat: stdin is closed and /dev/null cannot stand in for it\n");
+        return 1;
+    }
+    {
+        struct sigaction sa;
+        memset(&sa, 0, sizeof sa);
+        sa.sa_handler = hlcat_on_sigint; /* no SA_RESTART: poll() returns EINTR */
+        sigemptyset(&sa.sa_mask);
+        sigaction(SIGINT, &sa, NULL);
+    }
+#endif
+
+    memset(&desc, 0, sizeof desc);
+    desc.url = h->url;
+    desc.subprotocols = h->subprotocols;
+    desc.headers = hlcat_headers;
+    desc.headers_user = h;
+    desc.on_event = hlcat_on_event;
+    desc.user = h;
+    if (h->verbose) fprintf(stderr, "hlcat: connecting to %s\n", h->url);
+    rc = hl_ws_connect(h->ctx, &desc, &h->ws);
+    if (rc != HL_OK) {
+        hl_url url;
+        char why[128];
+        if (rc == HL_E_BAD_URL && hl_url_parse(h->url, &url, why, sizeof why) != HL_OK)
+            fprintf(stderr, "hlcat: bad URL '%s': %s (%s)\n", h->url, why, hl_result_name(rc));
+        else if (rc == HL_E_UNSUPPORTED)
+            fprintf(stderr, "hlcat: cannot connect to '%s': this build has no TLS for wss:// (%s)\n", h->url,
+                    hl_result_name(rc));
+        else if (rc == HL_E_BAD_URL)
+            fprintf(stderr, "hlcat: bad URL '%s': not ws:// or wss:// (%s)\n", h->url, hl_result_name(rc));
+        else
+            fprintf(stderr, "hlcat: cannot connect to '%s': %s (%s)\n", h->url, hl_result_str(rc),
+                    hl_result_name(rc));
+        hl_ctx_shutdown(h->ctx);
+        return rc == HL_E_BAD_URL || rc == HL_E_INVALID ? 2 : 1;
+    }
+
+    status = hlcat_run(h);
+    hl_ctx_shutdown(h->ctx);
+    fflush(stdout);
+    if (status != 0) return status;
+    return hlcat_outcome(h);
+}
