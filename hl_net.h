@@ -189,6 +189,9 @@ typedef enum hl_result {
     HL_E_CONNECT_TIMEOUT = -20,
     HL_E_HANDSHAKE_TIMEOUT = -21,
     HL_E_CLOSE_TIMEOUT = -22,   /* the peer did not finish the closing handshake in time */
+    HL_E_PONG_TIMEOUT = -23,    /* a ping (RFC 6455 or the profile's) got no answer in time */
+    HL_E_SILENCE = -24,         /* nothing received within silence_timeout_ms */
+    HL_E_REQUEST_TIMEOUT = -25, /* an HTTP request's time to first byte or total time ran out */
     /* network */
     HL_E_DNS = -30,             /* the host name did not resolve */
     HL_E_CONNECT_REFUSED = -31,
@@ -231,6 +234,61 @@ typedef struct hl_addr {
     uint32_t len;
 } hl_addr;
 
+/* A transport replaces the OS sockets: an embedded host's own TCP stack (lwIP), or an in-memory
+   one for deterministic tests. Handles are whatever the transport likes; they appear in
+   hl_pollfd.fd, and the caller reports their readiness to hl_process (hl_poll would hand them
+   to poll(), so drive a custom transport with hl_pollfds, hl_next_timeout and hl_process).
+   err values are the platform's errno codes (ECONNREFUSED, ECONNRESET, ...). */
+#define HL_IO_AGAIN (-1) /* send/recv: would block */
+#define HL_IO_ERROR (-2) /* connect/send/recv failed; *err says why */
+typedef struct hl_transport {
+    /* 0 connected, 1 in progress (writable readiness tells when), or HL_IO_ERROR */
+    int (*connect)(void *user, const hl_addr *addr, hl_socket *out, int *err);
+    int (*connect_result)(void *user, hl_socket s); /* after readiness: 0 or the error */
+    long (*send)(void *user, hl_socket s, const void *p, size_t n, int *err);
+    long (*recv)(void *user, hl_socket s, void *p, size_t n, int *err); /* 0: end of stream */
+    void (*close)(void *user, hl_socket s);
+    void *user;
+} hl_transport;
+
+/* ---- resilience policies ------------------------------------------------------------------ */
+
+typedef enum hl_jitter {
+    HL_JITTER_DEFAULT = 0,   /* proportional */
+    HL_JITTER_PROPORTIONAL,  /* base +- jitter_pct percent */
+    HL_JITTER_FULL,          /* uniform in [0, base] */
+    HL_JITTER_NONE
+} hl_jitter;
+
+/* Exponential backoff with jitter; zero fields mean the defaults beside them. */
+typedef struct hl_backoff {
+    uint32_t initial_ms;      /* 1000: delay before the first retry */
+    uint32_t max_ms;          /* 30000: cap */
+    uint32_t multiplier_pct;  /* 200: each delay is the last one times 2 */
+    hl_jitter jitter;         /* proportional */
+    uint32_t jitter_pct;      /* 20: +-20 % for proportional jitter */
+    uint32_t max_attempts;    /* 0: retry for ever */
+    uint32_t healthy_ms;      /* 10000: connected this long resets the attempt count */
+} hl_backoff;
+
+typedef enum hl_breaker_state { HL_BREAKER_CLOSED = 0, HL_BREAKER_OPEN, HL_BREAKER_HALF_OPEN } hl_breaker_state;
+
+/* Circuit breaker: CLOSED -> OPEN after `failures` consecutive failures (or, with ratio_pct, that
+   share of failures among at least ratio_min_calls calls in ratio_window_ms) -> HALF_OPEN after
+   cooldown_ms -> one probe -> CLOSED on success, OPEN again on failure. */
+typedef struct hl_breaker_config {
+    uint32_t failures;        /* 5 */
+    uint32_t ratio_pct;       /* 0: off */
+    uint32_t ratio_window_ms; /* 60000 */
+    uint32_t ratio_min_calls; /* 10 */
+    uint32_t cooldown_ms;     /* 15000 */
+} hl_breaker_config;
+
+/* Would a retry help after this failure? The reconnect and HTTP retry logic ask this one
+   function. Certificate errors, bad URLs and 4xx refusals other than 408 and 429 do not retry;
+   network errors, timeouts, 5xx, 408 and 429 do. http_status 0 when there was none. */
+HL_API int hl_err_retryable(int result, int http_status);
+
 /* ---- callbacks in the configuration ------------------------------------------------------- */
 
 /* Monotonic time in nanoseconds. Default: CLOCK_MONOTONIC / QueryPerformanceCounter. */
@@ -268,6 +326,7 @@ typedef struct hl_config {
     hl_entropy_fn entropy;         /* OS random bytes (masking keys, Sec-WebSocket-Key) */
     hl_resolve_fn resolve;         /* name resolution */
     hl_log_fn log;                 /* NULL: silence */
+    const hl_transport *transport; /* NULL: the OS sockets */
     void *user;                    /* passed to clock, entropy, resolve, log and wall_clock */
 
     /* TLS (HL_ENABLE_TLS 1; ignored otherwise). Trust anchors are parsed into the context's
@@ -284,7 +343,21 @@ typedef struct hl_config {
                                         16469 the client asks for smaller records (RFC 6066) */
     int tls_insecure;              /* 1: accept ANY certificate. Lab use only; warns every connect */
     int64_t (*wall_clock)(void *user); /* Unix seconds for certificate dates; default time() */
+
+    /* Connections that stay up */
+    uint32_t connects_per_minute;  /* 30: new connections per minute, all connections together
+                                      (Hyperliquid allows 30 per IP); attempts wait, not fail */
+    uint32_t ws_msgs_per_minute;   /* 0: the profile's limit (Hyperliquid 2000), shared by all
+                                      connections; HL_UNLIMITED for none */
+    uint32_t max_subscriptions;    /* 64: subscription slots carved from the block */
+    uint32_t max_subscriptions_venue; /* 0: the profile's limit (Hyperliquid 1000); enforced
+                                         locally with HL_E_RATE_LIMITED */
+    uint32_t queue_slots;          /* 64: message slots shared by all pull queues */
+    uint32_t queue_slot_size;      /* 4096: largest message a pull queue keeps */
+    uint32_t json_max_tokens;      /* 2048: tokens hl_msg_tokens can give one message */
 } hl_config;
+
+#define HL_UNLIMITED 0xFFFFFFFFu
 
 /* Copy in into out with every zero field replaced by its default. in may be NULL. */
 HL_API void hl_config_resolve(const hl_config *in, hl_config *out);
@@ -337,19 +410,41 @@ typedef enum hl_state {
     HL_STATE_UPGRADING,
     HL_STATE_OPEN,
     HL_STATE_CLOSING,
-    HL_STATE_CLOSED
+    HL_STATE_CLOSED,
+    HL_STATE_BACKOFF   /* waiting to reconnect: event delay_ms says how long */
 } hl_state;
 
 HL_API const char *hl_state_str(hl_state state);
 
+typedef struct hl_sub {
+    uint32_t id;
+} hl_sub;
+
+typedef enum hl_sub_state {
+    HL_SUB_PENDING = 1, /* sent (or waiting to be sent), no ack yet */
+    HL_SUB_ACTIVE,      /* acknowledged */
+    HL_SUB_FAILED,      /* the server answered with an error; detail has its text */
+    HL_SUB_REMOVED      /* unsubscribed (final) */
+} hl_sub_state;
+
 typedef enum hl_event_type {
-    HL_EV_STATE = 1, /* state and prev_state; result says why when the change is a failure */
+    HL_EV_STATE = 1, /* state and prev_state; result says why when the change is a failure;
+                        entering BACKOFF, delay_ms and attempt say when the next try comes */
     HL_EV_OPEN,      /* the handshake succeeded; protocol is the chosen subprotocol or "" */
     HL_EV_MESSAGE,   /* a whole message: data/len, is_text */
     HL_EV_PONG,      /* a pong arrived: data/len is its payload */
     HL_EV_ERROR,     /* result and detail; for a refused handshake http_status and data/len
                         (the body, up to what the receive buffer held) */
-    HL_EV_CLOSE      /* close_code, reason, close_origin; the handle is dead after this */
+    HL_EV_CLOSE,     /* close_code, reason, close_origin; the handle is dead after this */
+    HL_EV_DISCONNECT,/* with reconnect on: the connection dropped (close_code, reason, result,
+                        detail) and a new attempt follows after delay_ms; the handle lives on */
+    HL_EV_SUB,       /* a subscription changed state: sub, sub_state, detail (server's error) */
+    HL_EV_GAP,       /* after a reconnect, sub's data may be missing from gap_from_ns to
+                        gap_to_ns (context clock); its next snapshot refills it */
+    HL_EV_STALE,     /* sub has been silent for stale_ms while the connection is healthy */
+    HL_EV_DROPPED,   /* messages of sub were dropped (count in len; result says why) */
+    HL_EV_BATCH_BEGIN, /* around all messages one poll delivers for a connection */
+    HL_EV_BATCH_END
 } hl_event_type;
 
 typedef enum hl_close_origin {
@@ -373,6 +468,13 @@ typedef struct hl_event {
     hl_close_origin close_origin;
     int http_status;            /* ERROR for HL_E_HANDSHAKE */
     const char *protocol;       /* OPEN */
+    uint32_t delay_ms;          /* STATE to BACKOFF, DISCONNECT: wait before the next attempt */
+    uint32_t attempt;           /* STATE to BACKOFF, DISCONNECT: the attempt that comes next */
+    uint64_t rtt_ns;            /* PONG for a ping the library sent */
+    hl_sub sub;                 /* SUB, GAP, STALE, DROPPED */
+    hl_sub_state sub_state;     /* SUB */
+    uint64_t gap_from_ns, gap_to_ns; /* GAP */
+    uint64_t stale_ms;          /* STALE */
 } hl_event;
 
 typedef void (*hl_event_fn)(hl_ctx *ctx, const hl_event *ev);
@@ -387,6 +489,51 @@ typedef int (*hl_headers_fn)(void *user, hl_header *out, int max);
 
 #define HL_MAX_EXTRA_HEADERS 16
 
+/* ---- protocol profiles -------------------------------------------------------------------- */
+
+/* What a profile makes of one incoming text message. */
+typedef enum hl_msg_kind {
+    HL_MSGK_OTHER = 0,   /* not the profile's: delivered as HL_EV_MESSAGE */
+    HL_MSGK_DATA,        /* a feed message: key/key_len is its route key */
+    HL_MSGK_SUB_ACK,     /* sub/sub_len: the subscription object acknowledged */
+    HL_MSGK_UNSUB_ACK,
+    HL_MSGK_PONG,        /* answer to the application ping */
+    HL_MSGK_PING,        /* the server's application ping: answered with app_pong */
+    HL_MSGK_ERROR        /* text/text_len; sub/sub_len when it names a subscription */
+} hl_msg_kind;
+
+typedef struct hl_msg_info {
+    hl_msg_kind kind;
+    char key[96];             /* DATA: route key, NUL-terminated */
+    size_t key_len;
+    const char *sub;          /* SUB_ACK, UNSUB_ACK, ERROR: view into the message */
+    size_t sub_len;
+    const char *text;         /* ERROR */
+    size_t text_len;
+    int is_snapshot;          /* DATA: the message says it is a snapshot */
+    char scratch[256];        /* the profile's room, e.g. for an unescaped subscription */
+} hl_msg_info;
+
+/* A service's application protocol: heartbeat, subscribe format, routing. Functions write into
+   out (cap bytes) and return the length, or a negative hl_result. */
+typedef struct hl_profile {
+    const char *name;
+    uint32_t app_ping_ms;          /* default application ping interval (0: none) */
+    uint32_t msgs_per_minute;      /* outbound messages the venue allows (0: no limit) */
+    uint32_t max_subscriptions;    /* per venue (0: no limit) */
+    int (*app_ping)(char *out, size_t cap);
+    int (*app_pong)(const char *ping, size_t len, char *out, size_t cap);
+    int (*sub_message)(const char *sub, size_t sub_len, int unsubscribe, char *out, size_t cap);
+    /* the route key the data of a subscription will carry */
+    int (*sub_route)(const char *sub, size_t sub_len, char *key, size_t cap);
+    /* classify a message; must not tokenize it whole (a scan of the envelope is enough) */
+    void (*classify)(const char *msg, size_t len, hl_msg_info *info);
+} hl_profile;
+
+/* Hyperliquid: {"method":"ping"} every 50 s, subscribe/unsubscribe with acks matched by content,
+   routes channel|coin (or user, or coin|interval for candles), 2000 messages/min, 1000 subs. */
+HL_API const hl_profile *hl_profile_hyperliquid(void);
+
 typedef struct hl_ws_desc {
     const char *url;           /* ws:// or wss:// */
     const char *subprotocols;  /* offered in order, comma separated ("chat, superchat"), or NULL */
@@ -398,6 +545,17 @@ typedef struct hl_ws_desc {
                                       server's SubjectPublicKeyInfo: one must match. A pin stands
                                       in for CA trust; host name and dates are still checked. */
     int tls_pin_count;
+
+    /* Staying up */
+    int reconnect;             /* 1: reconnect after retryable failures (hl_ws_set_reconnect) */
+    hl_backoff backoff;
+    hl_breaker_config breaker;
+    uint32_t ping_interval_ms; /* RFC 6455 pings (0: none), answered within pong_timeout_ms */
+    uint32_t pong_timeout_ms;  /* 10000 */
+    uint32_t app_ping_ms;      /* 0: the profile's interval; HL_UNLIMITED: no app ping */
+    uint32_t silence_timeout_ms; /* nothing received this long: reconnect (0: off) */
+    const hl_profile *profile; /* NULL: generic (no application protocol) */
+    int batch_events;          /* 1: HL_EV_BATCH_BEGIN/END around each poll's messages */
 } hl_ws_desc;
 
 /* Start a connection. The URL and headers are checked now (HL_E_BAD_URL, HL_E_UNSUPPORTED);
@@ -421,11 +579,25 @@ HL_API int hl_ws_ping(hl_ctx *ctx, hl_ws ws, const void *data, size_t len);
 HL_API int hl_ws_close(hl_ctx *ctx, hl_ws ws, int code, const char *reason);
 /* Close the socket now without a closing handshake (HL_EV_CLOSE follows with code 1006). */
 HL_API int hl_ws_abort(hl_ctx *ctx, hl_ws ws);
+/* Switch automatic reconnection on or off while running. */
+HL_API int hl_ws_set_reconnect(hl_ctx *ctx, hl_ws ws, int on);
 HL_API hl_state hl_ws_state(hl_ctx *ctx, hl_ws ws);
 /* Bytes free in the send queue now. */
 HL_API size_t hl_ws_send_room(hl_ctx *ctx, hl_ws ws);
 
 typedef struct hl_ws_stats {
+    uint64_t connects;           /* handshakes that opened */
+    uint64_t attempts;           /* connection attempts started */
+    uint64_t disconnects;
+    uint64_t reconnects;         /* attempts after the first */
+    uint64_t connected_ns;       /* total time open, the current stretch included */
+    uint64_t opened_at_ns;       /* start of the current stretch (0: not open) */
+    uint64_t last_disconnect_ns;
+    int last_disconnect_result;  /* hl_result of the last drop */
+    uint64_t last_msg_ns;        /* last message received (context clock) */
+    uint64_t rtt_last_ns, rtt_min_ns, rtt_max_ns, rtt_sum_ns, rtt_count;
+    hl_breaker_state breaker;
+    uint64_t breaker_opens;
     uint64_t msgs_in, bytes_in, msgs_out, bytes_out; /* bytes count payload */
     uint64_t pings_in, pongs_in, pings_out;
     uint64_t pongs_coalesced;    /* pings answered by a later pong only (RFC 6455 5.5.3) */
@@ -433,6 +605,69 @@ typedef struct hl_ws_stats {
     uint64_t send_queue_bytes;   /* bytes in the send queue now (0: all handed to the socket) */
 } hl_ws_stats;
 HL_API int hl_ws_stats_get(hl_ctx *ctx, hl_ws ws, hl_ws_stats *out);
+
+/* ---- subscriptions, routing and queues ---------------------------------------------------- */
+
+typedef enum hl_overflow {
+    HL_OVERFLOW_REJECT_NEW = 0, /* keep what is queued, drop the new message (counted) */
+    HL_OVERFLOW_DROP_OLDEST,    /* drop the oldest queued message (counted) */
+    HL_OVERFLOW_CONFLATE,       /* keep only the latest message of the route (order books, bbo) */
+    HL_OVERFLOW_BACKPRESSURE    /* stop reading the socket until the queue has room */
+} hl_overflow;
+
+typedef struct hl_msg {
+    const unsigned char *data; /* valid during the callback / copied out by hl_sub_pull */
+    size_t len;
+    int is_snapshot;
+    uint64_t recv_ns;          /* context clock when it arrived */
+    hl_ws ws;
+    hl_sub sub;
+    void *user;                /* hl_sub_desc.user */
+} hl_msg;
+
+typedef void (*hl_msg_fn)(hl_ctx *ctx, const hl_msg *msg);
+
+typedef struct hl_sub_desc {
+    const char *subscription;  /* the profile's subscription object, e.g.
+                                  {"type":"trades","coin":"BTC"} for Hyperliquid */
+    hl_msg_fn on_message;      /* handler; NULL: messages wait in a queue for hl_sub_pull */
+    void *user;
+    uint32_t queue_len;        /* 16: messages the queue keeps (pulling only) */
+    hl_overflow overflow;      /* when the queue is full */
+    uint32_t stale_after_ms;   /* HL_EV_STALE after this much silence on a healthy connection */
+} hl_sub_desc;
+
+/* Add a subscription to ws's registry: sent now when open, and replayed after every reconnect.
+   A duplicate (same content, any key order) is HL_E_INVALID; past the venue's limit
+   HL_E_RATE_LIMITED. The ws needs a profile. */
+HL_API int hl_ws_subscribe(hl_ctx *ctx, hl_ws ws, const hl_sub_desc *desc, hl_sub *out);
+/* Remove it: no message reaches the route after this call. */
+HL_API int hl_ws_unsubscribe(hl_ctx *ctx, hl_sub sub);
+/* Copy the oldest queued message of sub into buf: 1 when one was copied, 0 when the queue is
+   empty, HL_E_MSG_TOO_BIG (with *len set, nothing removed) when cap is too small. */
+HL_API int hl_sub_pull(hl_ctx *ctx, hl_sub sub, void *buf, size_t cap, size_t *len, hl_msg *info);
+
+typedef struct hl_sub_stats {
+    hl_sub_state state;
+    uint64_t msgs, bytes, drops, conflated;
+    uint32_t queued, queue_peak;
+    uint64_t last_msg_ns;
+    int awaiting_snapshot;
+} hl_sub_stats;
+HL_API int hl_sub_stats_get(hl_ctx *ctx, hl_sub sub, hl_sub_stats *out);
+
+/* A JSON token, laid out as jsmn's (with parent links). */
+typedef struct hl_json_tok {
+    int type;  /* 1 object, 2 array, 4 string, 8 primitive */
+    int start, end, size, parent;
+} hl_json_tok;
+/* The JSON tokens of the message in a handler; the message is tokenized at most once, and only
+   when a handler asks. Returns the token count or a negative hl_result. */
+HL_API int hl_msg_tokens(hl_ctx *ctx, const hl_msg *msg, const hl_json_tok **toks);
+
+/* The whole context's statistics as JSON into buf (NUL-terminated). Returns the length, or
+   HL_E_QUEUE_FULL with nothing useful in buf when cap is too small. */
+HL_API int hl_stats_json(hl_ctx *ctx, char *buf, size_t cap);
 
 /* Parse a key pin: 64 hex digits, or base64 of the 32 bytes (44 characters, as HPKP writes
    pin-sha256). `openssl x509 -pubkey -noout | openssl pkey -pubin -outform der | sha256sum`. */
@@ -522,6 +757,15 @@ HL_API int hl_process(hl_ctx *ctx, const hl_pollfd *fds, int n);
 #pragma GCC diagnostic pop
 #endif
 #endif
+/* jsmn puts its definitions in its header: keep them private to this file, with the settings we
+   rely on. Its header must not have been included before with other settings. */
+#ifdef JSMN_H
+#error "define HL_NET_IMPLEMENTATION in a file that does not include jsmn.h itself"
+#endif
+#define JSMN_STATIC
+#define JSMN_PARENT_LINKS
+#define JSMN_STRICT
+#include <jsmn.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -599,6 +843,9 @@ static const hl__result_desc hl__results[] = {
     {HL_E_CONNECT_TIMEOUT, "HL_E_CONNECT_TIMEOUT", "connect timed out"},
     {HL_E_HANDSHAKE_TIMEOUT, "HL_E_HANDSHAKE_TIMEOUT", "handshake timed out"},
     {HL_E_CLOSE_TIMEOUT, "HL_E_CLOSE_TIMEOUT", "closing handshake timed out"},
+    {HL_E_PONG_TIMEOUT, "HL_E_PONG_TIMEOUT", "no pong within pong_timeout_ms"},
+    {HL_E_SILENCE, "HL_E_SILENCE", "nothing received within silence_timeout_ms"},
+    {HL_E_REQUEST_TIMEOUT, "HL_E_REQUEST_TIMEOUT", "request timed out"},
     {HL_E_DNS, "HL_E_DNS", "name resolution failed"},
     {HL_E_CONNECT_REFUSED, "HL_E_CONNECT_REFUSED", "connection refused"},
     {HL_E_CONNECT, "HL_E_CONNECT", "connect failed"},
@@ -639,9 +886,28 @@ HL_API const char *hl_result_name(int result)
 HL_API const char *hl_state_str(hl_state state)
 {
     static const char *const names[] = {"IDLE",      "RESOLVING", "CONNECTING", "TLS_HANDSHAKE",
-                                        "UPGRADING", "OPEN",      "CLOSING",    "CLOSED"};
+                                        "UPGRADING", "OPEN",      "CLOSING",    "CLOSED",
+                                        "BACKOFF"};
     if ((unsigned)state < sizeof names / sizeof names[0]) return names[state];
     return "UNKNOWN";
+}
+
+HL_API int hl_err_retryable(int result, int http_status)
+{
+    if (result == HL_E_HANDSHAKE || result == HL_OK) {
+        if (http_status == 408 || http_status == 429 || http_status >= 500) return 1;
+        return http_status == 0 && result == HL_OK; /* a clean close by the peer */
+    }
+    switch (result) {
+    case HL_E_CONNECT_TIMEOUT: case HL_E_HANDSHAKE_TIMEOUT: case HL_E_CLOSE_TIMEOUT:
+    case HL_E_PONG_TIMEOUT: case HL_E_SILENCE: case HL_E_REQUEST_TIMEOUT:
+    case HL_E_DNS: case HL_E_CONNECT_REFUSED: case HL_E_CONNECT: case HL_E_IO: case HL_E_RESET:
+    case HL_E_EOF: case HL_E_TLS: case HL_E_PROTOCOL: case HL_E_BAD_UTF8: case HL_E_HTTP_PROTOCOL:
+    case HL_E_CLOSED: case HL_E_RATE_LIMITED: case HL_E_CIRCUIT_OPEN:
+        return 1;
+    default: /* usage errors, HL_E_TLS_CERT, limits of our own configuration */
+        return 0;
+    }
 }
 /* ==== end errors.c ==== */
 /* ==== begin arena.c ==== */
@@ -1097,6 +1363,411 @@ HL_API int hl_url_parse(const char *url, hl_url *out, char *detail, size_t detai
     return HL_OK;
 }
 /* ==== end url.c ==== */
+/* ==== begin json.c ==== */
+/* JSON without a tree: a scanner that skips values to find a few keys of an envelope (routing
+   must not tokenize whole messages), and, with jsmn, the canonical form of a subscription object
+   so that the server's reordered, default-filled acks match what was sent. */
+
+/* Skip white space. */
+static const char *hl__js_ws(const char *p, const char *end)
+{
+    while (p < end && (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r')) p++;
+    return p;
+}
+
+/* Skip one JSON value starting at p; returns the byte after it, or NULL when malformed or cut. */
+static const char *hl__js_skip(const char *p, const char *end)
+{
+    int depth = 0;
+    p = hl__js_ws(p, end);
+    do {
+        if (p >= end) return NULL;
+        if (*p == '"') {
+            for (p++; p < end && *p != '"'; p++)
+                if (*p == '\\') p++;
+            if (p >= end) return NULL;
+            p++;
+        } else if (*p == '{' || *p == '[') {
+            depth++;
+            p++;
+        } else if (*p == '}' || *p == ']') {
+            if (--depth < 0) return NULL;
+            p++;
+        } else if (*p == ',' || *p == ':' || *p == ' ' || *p == '\t' || *p == '\n' || *p == '\r') {
+            if (!depth) return NULL;
+            p++;
+        } else {
+            while (p < end && !strchr(",]} \t\r\n", *p)) p++;
+        }
+    } while (depth > 0);
+    return p;
+}
+
+/* In the object at obj (pointing at '{'), find key; *val gets the start of its value and the
+   return is the value's end, or NULL when absent or malformed. Only this object's own keys are
+   looked at: nested values are skipped whole. */
+static const char *hl__js_get(const char *obj, const char *end, const char *key, const char **val)
+{
+    size_t kl = strlen(key);
+    const char *p = hl__js_ws(obj, end);
+    if (p >= end || *p != '{') return NULL;
+    p++;
+    for (;;) {
+        const char *k, *kend, *v, *ve;
+        p = hl__js_ws(p, end);
+        if (p >= end || *p != '"') return NULL;
+        k = p + 1;
+        p = hl__js_skip(p, end);
+        if (!p) return NULL;
+        kend = p - 1;
+        p = hl__js_ws(p, end);
+        if (p >= end || *p != ':') return NULL;
+        v = hl__js_ws(p + 1, end);
+        ve = hl__js_skip(v, end);
+        if (!ve) return NULL;
+        if ((size_t)(kend - k) == kl && memcmp(k, key, kl) == 0) {
+            *val = v;
+            return ve;
+        }
+        p = hl__js_ws(ve, end);
+        if (p >= end || *p != ',') return NULL;
+        p++;
+    }
+}
+
+/* The contents of the string value at v (without quotes, escapes left as they are). */
+static int hl__js_str(const char *v, const char *ve, const char **s, size_t *n)
+{
+    if (!v || ve - v < 2 || *v != '"' || ve[-1] != '"') return 0;
+    *s = v + 1;
+    *n = (size_t)(ve - v - 2);
+    return 1;
+}
+
+/* Canonical form of a flat JSON object: its members sorted by key, members whose value is a
+   default (null, false, "") left out, 0x addresses lower-cased, white space outside strings
+   dropped. Two subscriptions are the same when their canonical forms are equal; only the 64-bit
+   FNV-1a hash of the form is kept. Returns 0, or HL_E_INVALID for something that is not an
+   object. */
+#define HL__JSON_CANON_MEMBERS 16
+
+static uint64_t hl__fnv1a(uint64_t h, const void *data, size_t n)
+{
+    const unsigned char *p = (const unsigned char *)data;
+    size_t i;
+    for (i = 0; i < n; i++) h = (h ^ p[i]) * 0x100000001b3ull;
+    return h;
+}
+#define HL__FNV_INIT 0xcbf29ce484222325ull
+
+static int hl__js_is_default(const char *v, size_t n)
+{
+    return (n == 4 && memcmp(v, "null", 4) == 0) || (n == 5 && memcmp(v, "false", 5) == 0) ||
+           (n == 2 && memcmp(v, "\"\"", 2) == 0);
+}
+
+static uint64_t hl__fnv_value(uint64_t h, const char *v, size_t n)
+{
+    size_t i;
+    int addr = n == 44 && v[0] == '"' && v[1] == '0' && (v[2] == 'x' || v[2] == 'X');
+    int in_str = 0;
+    for (i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)v[i];
+        if (c == '"' && (i == 0 || v[i - 1] != '\\')) in_str = !in_str;
+        if (!in_str && (c == ' ' || c == '\t' || c == '\n' || c == '\r')) continue;
+        if (addr) c = (unsigned char)hl__lower(c);
+        h = (h ^ c) * 0x100000001b3ull;
+    }
+    return h;
+}
+
+static int hl__json_canon_hash(const char *js, size_t len, uint64_t *out)
+{
+    jsmntok_t t[1 + 2 * HL__JSON_CANON_MEMBERS + 32];
+    jsmn_parser jp;
+    int n, i, k, m = 0, order[HL__JSON_CANON_MEMBERS];
+    uint64_t h = HL__FNV_INIT;
+    jsmn_init(&jp);
+    n = jsmn_parse(&jp, js, len, t, (unsigned)(sizeof t / sizeof t[0]));
+    if (n < 1 || t[0].type != JSMN_OBJECT || t[0].size > HL__JSON_CANON_MEMBERS) return HL_E_INVALID;
+    /* the member keys (tokens whose parent is the object), skipping defaults */
+    for (i = 1; i < n; i++) {
+        if (t[i].parent != 0) continue;
+        if (i + 1 >= n || t[i].type != JSMN_STRING) return HL_E_INVALID;
+        if (!hl__js_is_default(js + t[i + 1].start - (t[i + 1].type == JSMN_STRING),
+                               (size_t)(t[i + 1].end - t[i + 1].start) + 2 * (t[i + 1].type == JSMN_STRING)))
+            order[m++] = i;
+    }
+    /* insertion sort by key */
+    for (i = 1; i < m; i++) {
+        int x = order[i];
+        for (k = i - 1; k >= 0; k--) {
+            int a = order[k];
+            size_t la = (size_t)(t[a].end - t[a].start), lx = (size_t)(t[x].end - t[x].start);
+            int c = memcmp(js + t[a].start, js + t[x].start, HL__MIN(la, lx));
+            if (c < 0 || (c == 0 && la <= lx)) break;
+            order[k + 1] = a;
+        }
+        order[k + 1] = x;
+    }
+    for (i = 0; i < m; i++) {
+        const jsmntok_t *kt = &t[order[i]], *vt = &t[order[i] + 1];
+        int q = vt->type == JSMN_STRING;
+        h = hl__fnv1a(h, js + kt->start, (size_t)(kt->end - kt->start));
+        h = hl__fnv1a(h, "=", 1);
+        h = hl__fnv_value(h, js + vt->start - q, (size_t)(vt->end - vt->start) + 2 * (size_t)q);
+        h = hl__fnv1a(h, ";", 1);
+    }
+    *out = h;
+    return HL_OK;
+}
+/* ==== end json.c ==== */
+/* ==== begin http_date.c ==== */
+/* Retry-After: delay-seconds or an HTTP-date (RFC 9110 5.6.7, the IMF-fixdate form
+   "Sun, 06 Nov 1994 08:49:37 GMT"). Both the WebSocket upgrade and HTTP retries honour it. */
+
+/* Days from 1970-01-01 to y-m-d (proleptic Gregorian). */
+static int64_t hl__days_from_civil(int64_t y, unsigned m, unsigned d)
+{
+    int64_t era;
+    unsigned yoe, doy, doe;
+    y -= m <= 2;
+    era = (y >= 0 ? y : y - 399) / 400;
+    yoe = (unsigned)(y - era * 400);
+    doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+    doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    return era * 146097 + (int64_t)doe - 719468;
+}
+
+static int hl__digits(const char *p, int n, unsigned *out)
+{
+    int i;
+    *out = 0;
+    for (i = 0; i < n; i++) {
+        if (p[i] < '0' || p[i] > '9') return 0;
+        *out = *out * 10 + (unsigned)(p[i] - '0');
+    }
+    return 1;
+}
+
+/* Parse an IMF-fixdate into Unix seconds; 0 on success, -1 otherwise. */
+static int hl__http_date_parse(const char *v, size_t n, int64_t *out)
+{
+    static const char months[] = "JanFebMarAprMayJunJulAugSepOctNovDec";
+    unsigned day, year, hh, mm, ss, mon;
+    if (n != 29 || v[3] != ',' || v[4] != ' ' || v[7] != ' ' || v[11] != ' ' || v[16] != ' ' ||
+        v[19] != ':' || v[22] != ':' || memcmp(v + 25, " GMT", 4) != 0)
+        return -1;
+    if (!hl__digits(v + 5, 2, &day) || !hl__digits(v + 12, 4, &year) || !hl__digits(v + 17, 2, &hh) ||
+        !hl__digits(v + 20, 2, &mm) || !hl__digits(v + 23, 2, &ss))
+        return -1;
+    for (mon = 0; mon < 12; mon++)
+        if (memcmp(months + 3 * mon, v + 8, 3) == 0) break;
+    if (mon == 12 || day < 1 || day > 31 || hh > 23 || mm > 59 || ss > 60) return -1;
+    *out = hl__days_from_civil(year, mon + 1, day) * 86400 + hh * 3600 + mm * 60 + ss;
+    return 0;
+}
+
+/* A Retry-After value as nanoseconds from now (never negative); -1 when unreadable. */
+static int64_t hl__retry_after_ns(const char *v, size_t n, int64_t unix_now)
+{
+    unsigned secs;
+    int64_t when;
+    if (n > 0 && n <= 9 && hl__digits(v, (int)n, &secs)) return (int64_t)secs * 1000000000;
+    if (hl__http_date_parse(v, n, &when) == 0) return when > unix_now ? (when - unix_now) * 1000000000 : 0;
+    return -1;
+}
+/* ==== end http_date.c ==== */
+/* ==== begin backoff.c ==== */
+/* Reconnect and retry delays: exponential backoff with jitter. Pure: the caller passes the
+   attempt number and a random word, so the bounds can be checked exactly in simulation. */
+
+static void hl__backoff_resolve(const hl_backoff *in, hl_backoff *out)
+{
+    *out = *in;
+    if (!out->initial_ms) out->initial_ms = 1000;
+    if (!out->max_ms) out->max_ms = 30000;
+    if (!out->multiplier_pct) out->multiplier_pct = 200;
+    if (out->multiplier_pct < 100) out->multiplier_pct = 100;
+    if (out->max_ms < out->initial_ms) out->max_ms = out->initial_ms;
+    if (!out->jitter) out->jitter = HL_JITTER_PROPORTIONAL;
+    if (!out->jitter_pct) out->jitter_pct = 20;
+    if (out->jitter_pct > 100) out->jitter_pct = 100;
+    if (!out->healthy_ms) out->healthy_ms = 10000;
+}
+
+/* The delay before attempt (1 = the first retry) without jitter: initial * multiplier^(n-1),
+   capped at max. */
+static uint32_t hl__backoff_base(const hl_backoff *b, uint32_t attempt)
+{
+    uint64_t d = b->initial_ms;
+    uint32_t i;
+    for (i = 1; i < attempt && d < b->max_ms; i++) d = d * b->multiplier_pct / 100;
+    return (uint32_t)HL__MIN(d, (uint64_t)b->max_ms);
+}
+
+/* The range the jittered delay of an attempt falls in, [lo, hi] milliseconds. */
+static void hl__backoff_bounds(const hl_backoff *b, uint32_t attempt, uint32_t *lo, uint32_t *hi)
+{
+    uint32_t base = hl__backoff_base(b, attempt);
+    switch (b->jitter) {
+    case HL_JITTER_FULL:
+        *lo = 0;
+        *hi = base;
+        break;
+    case HL_JITTER_NONE:
+        *lo = *hi = base;
+        break;
+    default: /* proportional: base +- jitter_pct, never above max */
+        *lo = (uint32_t)((uint64_t)base * (100 - b->jitter_pct) / 100);
+        *hi = (uint32_t)HL__MIN((uint64_t)base * (100 + b->jitter_pct) / 100, (uint64_t)b->max_ms);
+        if (*hi < *lo) *hi = *lo;
+        break;
+    }
+}
+
+/* The jittered delay of an attempt; rnd is a uniformly random 32-bit word. */
+static uint32_t hl__backoff_delay(const hl_backoff *b, uint32_t attempt, uint32_t rnd)
+{
+    uint32_t lo, hi;
+    hl__backoff_bounds(b, attempt, &lo, &hi);
+    return lo + (uint32_t)(((uint64_t)rnd * ((uint64_t)(hi - lo) + 1)) >> 32);
+}
+/* ==== end backoff.c ==== */
+/* ==== begin breaker.c ==== */
+/* Circuit breaker: CLOSED -> OPEN after N consecutive failures, or a failure ratio over a
+   window -> HALF_OPEN after a cool-down -> one probe -> CLOSED on success, OPEN on failure.
+   A pure machine on the context clock (nanoseconds); WebSocket connects and HTTP requests
+   both go through one per endpoint. */
+typedef struct hl__breaker {
+    hl_breaker_state state;
+    uint32_t consecutive;     /* failures in a row */
+    uint32_t win_calls, win_failures;
+    uint64_t win_start;       /* tumbling window of ratio_window_ms */
+    uint64_t opened_at;
+    int probe_out;            /* HALF_OPEN: the one probe is under way */
+    uint64_t opens;           /* how many times it opened (stats) */
+} hl__breaker;
+
+static void hl__breaker_config_resolve(const hl_breaker_config *in, hl_breaker_config *out)
+{
+    *out = *in;
+    if (!out->failures) out->failures = 5;
+    if (!out->cooldown_ms) out->cooldown_ms = 15000;
+    if (!out->ratio_window_ms) out->ratio_window_ms = 60000;
+    if (!out->ratio_min_calls) out->ratio_min_calls = 10;
+    if (out->ratio_pct > 100) out->ratio_pct = 100;
+}
+
+static void hl__breaker_open(hl__breaker *b, uint64_t now)
+{
+    b->state = HL_BREAKER_OPEN;
+    b->opened_at = now;
+    b->probe_out = 0;
+    b->opens++;
+}
+
+/* May a call go out now? In HALF_OPEN exactly one probe is let through. When it says no and
+   wait_ns is not NULL, *wait_ns is the time until the cool-down ends. */
+static int hl__breaker_allow(hl__breaker *b, const hl_breaker_config *c, uint64_t now, uint64_t *wait_ns)
+{
+    uint64_t cool = (uint64_t)c->cooldown_ms * HL__NS_PER_MS;
+    if (b->state == HL_BREAKER_OPEN) {
+        if (now - b->opened_at < cool) {
+            if (wait_ns) *wait_ns = cool - (now - b->opened_at);
+            return 0;
+        }
+        b->state = HL_BREAKER_HALF_OPEN;
+        b->probe_out = 0;
+    }
+    if (b->state == HL_BREAKER_HALF_OPEN) {
+        if (b->probe_out) {
+            if (wait_ns) *wait_ns = cool;
+            return 0;
+        }
+        b->probe_out = 1;
+    }
+    return 1;
+}
+
+/* The outcome of a call that allow() let through. */
+static void hl__breaker_record(hl__breaker *b, const hl_breaker_config *c, uint64_t now, int ok)
+{
+    uint64_t win = (uint64_t)c->ratio_window_ms * HL__NS_PER_MS;
+    if (now - b->win_start >= win) {
+        b->win_start = now;
+        b->win_calls = b->win_failures = 0;
+    }
+    b->win_calls++;
+    if (ok) {
+        b->consecutive = 0;
+        if (b->state == HL_BREAKER_HALF_OPEN) {
+            b->state = HL_BREAKER_CLOSED;
+            b->win_calls = b->win_failures = 0;
+            b->win_start = now;
+        }
+        b->probe_out = 0;
+        return;
+    }
+    b->consecutive++;
+    b->win_failures++;
+    if (b->state == HL_BREAKER_HALF_OPEN) {
+        hl__breaker_open(b, now);
+        return;
+    }
+    if (b->state == HL_BREAKER_CLOSED &&
+        (b->consecutive >= c->failures ||
+         (c->ratio_pct && b->win_calls >= c->ratio_min_calls &&
+          (uint64_t)b->win_failures * 100 >= (uint64_t)c->ratio_pct * b->win_calls)))
+        hl__breaker_open(b, now);
+}
+/* ==== end breaker.c ==== */
+/* ==== begin token_bucket.c ==== */
+/* Token bucket for client-side rate limits (messages or request weight per minute). Exact
+   integer arithmetic: one token is 60e9 units and a bucket refilling R tokens per minute gains
+   R units per nanosecond, so no rounding drifts. */
+#define HL__TOKEN 60000000000ull
+
+typedef struct hl__bucket {
+    uint64_t units;      /* tokens * HL__TOKEN */
+    uint64_t last;       /* ns of the last refill */
+    uint32_t capacity;   /* tokens; 0 = unlimited */
+    uint32_t per_minute;
+} hl__bucket;
+
+static void hl__bucket_init(hl__bucket *b, uint32_t capacity, uint32_t per_minute, uint64_t now)
+{
+    b->capacity = capacity;
+    b->per_minute = per_minute;
+    b->units = (uint64_t)capacity * HL__TOKEN; /* starts full */
+    b->last = now;
+}
+
+static void hl__bucket_refill(hl__bucket *b, uint64_t now)
+{
+    uint64_t cap = (uint64_t)b->capacity * HL__TOKEN, dt = now > b->last ? now - b->last : 0;
+    b->last = now;
+    if (b->units >= cap) return;
+    if (dt >= (cap - b->units) / (b->per_minute ? b->per_minute : 1)) b->units = cap;
+    else b->units += dt * b->per_minute;
+}
+
+/* Take n tokens: 0 when taken, else the nanoseconds until n tokens will be there (nothing is
+   taken then). n above the capacity can never be served: returns UINT64_MAX. */
+static uint64_t hl__bucket_take(hl__bucket *b, uint64_t now, uint32_t n)
+{
+    uint64_t need = (uint64_t)n * HL__TOKEN;
+    if (!b->capacity) return 0;
+    if (n > b->capacity) return UINT64_MAX;
+    hl__bucket_refill(b, now);
+    if (b->units >= need) {
+        b->units -= need;
+        return 0;
+    }
+    if (!b->per_minute) return UINT64_MAX;
+    return (need - b->units + b->per_minute - 1) / b->per_minute;
+}
+/* ==== end token_bucket.c ==== */
 /* ==== begin sys.c ==== */
 /* Sockets: non-blocking TCP, poll, name resolution. The only file that knows POSIX from
    Winsock; everything above sees hl_socket and these calls. */
@@ -1310,6 +1981,56 @@ static void hl__sys_strerror(int e, char *out, size_t cap)
 #endif
 }
 /* ==== end sys.c ==== */
+/* ==== begin transport.c ==== */
+/* The byte streams the driver and TLS talk through: the OS sockets, or the caller's transport
+   (config.transport). Same conventions as the sys calls: bytes, HL__AGAIN, or -1 with *err. */
+
+/* Open a stream to a: 0 connected, 1 in progress, -1 failed (*err set). */
+static int hl__net_open(const hl_transport *tp, const hl_addr *a, hl_socket *out, int *err)
+{
+    if (tp) {
+        int r = tp->connect(tp->user, a, out, err);
+        return r == 0 || r == 1 ? r : -1;
+    }
+    *out = hl__sys_socket(a, err);
+    if (*out == HL_INVALID_SOCKET) return -1;
+    {
+        int r = hl__sys_connect(*out, a, err);
+        if (r < 0) {
+            hl__sys_close(*out);
+            *out = HL_INVALID_SOCKET;
+        }
+        return r;
+    }
+}
+
+static int hl__net_connect_result(const hl_transport *tp, hl_socket s)
+{
+    return tp ? tp->connect_result(tp->user, s) : hl__sys_connect_result(s);
+}
+
+static long hl__net_send(const hl_transport *tp, hl_socket s, const unsigned char *p, size_t n, int *err)
+{
+    long r;
+    if (!tp) return hl__sys_send(s, p, n, err);
+    r = tp->send(tp->user, s, p, n, err);
+    return r == HL_IO_AGAIN ? HL__AGAIN : r < 0 ? -1 : r;
+}
+
+static long hl__net_recv(const hl_transport *tp, hl_socket s, unsigned char *p, size_t n, int *err)
+{
+    long r;
+    if (!tp) return hl__sys_recv(s, p, n, err);
+    r = tp->recv(tp->user, s, p, n, err);
+    return r == HL_IO_AGAIN ? HL__AGAIN : r < 0 ? -1 : r;
+}
+
+static void hl__net_close(const hl_transport *tp, hl_socket s)
+{
+    if (tp) tp->close(tp->user, s);
+    else hl__sys_close(s);
+}
+/* ==== end transport.c ==== */
 /* ==== begin tls.c ==== */
 /* TLS with BearSSL: the client engine pumped over a non-blocking socket, trust anchors parsed
    into the arena, SHA-256 public-key pinning, an explicit insecure mode, session resumption and
@@ -1344,6 +2065,7 @@ typedef struct hl__x509 {
 
 typedef struct hl__tls {
     br_ssl_client_context cc;
+    const hl_transport *tp; /* the byte stream (NULL: OS sockets) */
     hl__x509 x509;
     unsigned char *ibuf, *obuf;
     size_t olen;
@@ -1478,11 +2200,13 @@ static unsigned hl__x509_end_chain(const br_x509_class **ctx)
 {
     hl__x509 *x = hl__x509_of(ctx);
     unsigned err = x->minimal.vtable->end_chain(&x->minimal.vtable);
-    if (x->insecure) return 0;
-    if (x->pin_count > 0 && (err == 0 || err == BR_ERR_X509_NOT_TRUSTED)) {
-        /* A pin stands in for CA trust; name and dates are still checked by minimal. */
+    if (x->insecure && !x->pin_count) return 0;
+    if (x->pin_count > 0 && (x->insecure || err == 0 || err == BR_ERR_X509_NOT_TRUSTED)) {
+        /* A pin stands in for CA trust; name and dates are still checked by minimal, except in
+           insecure mode, where the pin is the only check. */
         unsigned char d[32];
-        const br_x509_pkey *pk = x->minimal.vtable->get_pkey(&x->minimal.vtable, NULL);
+        const br_x509_pkey *pk = x->insecure ? br_x509_decoder_get_pkey(&x->leaf)
+                                             : x->minimal.vtable->get_pkey(&x->minimal.vtable, NULL);
         int i;
         if (pk && hl__spki_sha256(pk, d) == 0)
             for (i = 0; i < x->pin_count; i++)
@@ -1690,6 +2414,7 @@ static int hl__tls_start(hl__tls *t, hl__anchors *a, const hl_config *cfg, const
 {
     hl__x509 *x = &t->x509;
     int resume;
+    t->tp = cfg->transport;
     if (!t->inited) {
         hl__tls_profile(t);
         t->inited = 1;
@@ -1747,7 +2472,7 @@ static long hl__tls_push(hl__tls *t, hl_socket fd, int *err)
     while (br_ssl_engine_current_state(e) & BR_SSL_SENDREC) {
         size_t n;
         unsigned char *p = br_ssl_engine_sendrec_buf(e, &n);
-        long w = hl__sys_send(fd, p, n, err);
+        long w = hl__net_send(t->tp, fd, p, n, err);
         if (w < 0) return w;
         br_ssl_engine_sendrec_ack(e, (size_t)w);
     }
@@ -1775,7 +2500,7 @@ static int hl__tls_handshake(hl__tls *t, hl_socket fd, int *err)
         {
             size_t n;
             unsigned char *p = br_ssl_engine_recvrec_buf(e, &n);
-            r = hl__sys_recv(fd, p, n, err);
+            r = hl__net_recv(t->tp, fd, p, n, err);
             if (r == HL__AGAIN) return 0;
             if (r < 0) return -1;
             if (r == 0) return -2;
@@ -1809,7 +2534,7 @@ static long hl__tls_recv(hl__tls *t, hl_socket fd, unsigned char *dst, size_t ca
         {
             size_t n;
             unsigned char *p = br_ssl_engine_recvrec_buf(e, &n);
-            r = hl__sys_recv(fd, p, n, err);
+            r = hl__net_recv(t->tp, fd, p, n, err);
             if (r <= 0) return r;
             br_ssl_engine_recvrec_ack(e, (size_t)r);
         }
@@ -1879,8 +2604,11 @@ static int hl__tls_error(const hl__tls *t, const char *host, char *detail, size_
     case BR_ERR_X509_EMPTY_CHAIN:
         hl__fmt(detail, cap, "server sent no certificate (BearSSL %d)", e);
         return HL_E_TLS_CERT;
-    case BR_ERR_BAD_VERSION:
     case BR_ERR_UNSUPPORTED_VERSION:
+    case BR_ERR_BAD_VERSION:
+        hl__fmt(detail, cap, "server answered with something that is not TLS 1.2: an old TLS version, "
+                             "or not TLS at all (a plain ws:// or http:// port?) (BearSSL %d)", e);
+        return HL_E_TLS;
     case BR_ERR_RECV_FATAL_ALERT + 70: /* protocol_version */
         hl__fmt(detail, cap, "server does not speak TLS 1.2: it requires TLS 1.3 (or an older version), "
                              "and BearSSL supports TLS 1.2 only (BearSSL %d)", e);
@@ -2176,6 +2904,8 @@ typedef struct hl__ws_response {
     const char *protocol;
     size_t protocol_len;
     int has_extensions;
+    const char *retry_after;  /* Retry-After of a refusal (429, 503) */
+    size_t retry_after_len;
 } hl__ws_response;
 
 /* Trim spaces and tabs on both sides of p[0..*n). */
@@ -2276,6 +3006,9 @@ static int hl__ws_response_parse(const char *buf, size_t n, size_t max, hl__ws_r
             r->protocol_len = vl;
         } else if (HL__HDR_IS("sec-websocket-extensions")) {
             r->has_extensions = 1;
+        } else if (HL__HDR_IS("retry-after")) {
+            r->retry_after = v;
+            r->retry_after_len = vl;
         } else if (HL__HDR_IS("content-length")) {
             long long cl = 0;
             size_t k;
@@ -2351,7 +3084,8 @@ static int hl__ws_response_check(const hl__ws_response *r, const char *key, cons
 #define HL__TX_CTRL_RESERVE (2 * HL__CTRL_FRAME_MAX) /* kept for pong and close */
 
 typedef struct hl__wsp_sink {
-    void (*message)(void *user, int is_text, const unsigned char *p, size_t n);
+    /* returns 0 when taken, 1 to hold the message: it is offered again on the next recv */
+    int (*message)(void *user, int is_text, const unsigned char *p, size_t n);
     void (*pong)(void *user, const unsigned char *p, size_t n);
     void *user;
 } hl__wsp_sink;
@@ -2363,6 +3097,7 @@ typedef struct hl__wsp {
     int msg_op;          /* opcode of the message being assembled, 0 when none */
     uint32_t utf8;       /* UTF-8 state of that message */
     int in_payload;      /* a data frame's header was read and its payload is arriving */
+    int held;            /* a whole message waits: the sink asked to hold it (backpressure) */
     int frame_fin;
     uint64_t frame_left; /* payload bytes of that frame still to come */
 
@@ -2392,6 +3127,7 @@ static void hl__wsp_reset(hl__wsp *p)
     p->msg_op = 0;
     p->utf8 = 0;
     p->in_payload = 0;
+    p->held = 0;
     p->frame_left = 0;
     p->tx_head = p->tx_tail = 0;
     p->send_op = 0;
@@ -2403,7 +3139,6 @@ static void hl__wsp_reset(hl__wsp *p)
     p->recv_reason[0] = '\0';
     p->result = HL_OK;
     p->detail[0] = '\0';
-    HL_MEMSET(&p->stats, 0, sizeof p->stats);
 }
 
 /* ---- send queue ---- */
@@ -2646,17 +3381,19 @@ static int hl__wsp_check_header(hl__wsp *p, const hl__frame *f)
     return HL_OK;
 }
 
-/* Deliver the assembled message and start the next one where parsing stands. */
+/* Deliver the assembled message and start the next one where parsing stands; a message the
+   sink holds stays where it is. */
 static int hl__wsp_deliver(hl__wsp *p, const hl__wsp_sink *sink)
 {
     int is_text = p->msg_op == HL__OP_TEXT;
     size_t n = p->wr - p->msg_start;
     if (is_text && p->utf8 != HL__UTF8_ACCEPT)
         return hl__wsp_fail(p, HL_E_BAD_UTF8, 1007, "text message ends inside a UTF-8 sequence");
+    p->held = sink->message(sink->user, is_text, p->rx + p->msg_start, n) != 0;
+    if (p->held) return HL_OK;
     p->stats.msgs_in++;
     p->stats.bytes_in += n;
     p->msg_op = 0;
-    sink->message(sink->user, is_text, p->rx + p->msg_start, n);
     p->msg_start = p->wr = p->rd;
     return HL_OK;
 }
@@ -2667,7 +3404,8 @@ static int hl__wsp_deliver(hl__wsp *p, const hl__wsp_sink *sink)
    callback so the driver can stop delivery (abort from inside a callback). */
 static int hl__wsp_recv(hl__wsp *p, const hl__wsp_sink *sink, const int *stop)
 {
-    while (!p->failed && !p->close_recv && !*stop) {
+    if (p->held && !p->failed && !*stop && hl__wsp_deliver(p, sink) != HL_OK) return p->result;
+    while (!p->failed && !p->close_recv && !*stop && !p->held) {
         if (p->in_payload) {
             size_t k = (size_t)HL__MIN((uint64_t)(p->fill - p->rd), p->frame_left);
             if (k) {
@@ -2715,19 +3453,247 @@ static int hl__wsp_recv(hl__wsp *p, const hl__wsp_sink *sink, const int *stop)
     return p->failed ? p->result : HL_OK;
 }
 /* ==== end ws_proto.c ==== */
-/* ==== begin driver.c ==== */
-/* The driver: the context, connection slots and their lifecycle, and hl_poll. The only place
-   that owns sockets and calls into sys; the protocol machines below it never see them. */
+/* ==== begin profile_hyperliquid.c ==== */
+/* The Hyperliquid profile (see the manual's HYPERLIQUID NOTES). Routes are
+   "channel|coin|interval|user" with the parts the channel's data carries, built the same way from
+   a subscription and from the data it brings, so one hash lookup routes a message. */
+
+/* Channels whose data names the user (so the route includes it); others carry none. */
+static int hl__hl_user_routed(const char *ch, size_t n)
+{
+    static const char *const names[] = {"userFills", "userFundings", "userNonFundingLedgerUpdates",
+                                        "userTwapSliceFills", "userTwapHistory", "activeAssetData",
+                                        "clearinghouseState", "openOrders", "twapStates", "webData2",
+                                        "spotState", "allDexsClearinghouseState"};
+    size_t i;
+    for (i = 0; i < sizeof names / sizeof names[0]; i++)
+        if (strlen(names[i]) == n && memcmp(names[i], ch, n) == 0) return 1;
+    return 0;
+}
+
+/* Append "|part" to key; addresses lower-cased. Returns 0, or -1 when it does not fit. */
+static int hl__hl_key_add(char *key, size_t cap, size_t *len, const char *part, size_t n, int lower)
+{
+    size_t i;
+    if (*len + 1 + n + 1 > cap) return -1;
+    key[(*len)++] = '|';
+    for (i = 0; i < n; i++) key[(*len)++] = lower ? (char)hl__lower((unsigned char)part[i]) : part[i];
+    key[*len] = '\0';
+    return 0;
+}
+
+static int hl__hl_key_start(char *key, size_t cap, size_t *len, const char *ch, size_t n)
+{
+    if (n + 1 > cap) return -1;
+    HL_MEMCPY(key, ch, n);
+    key[n] = '\0';
+    *len = n;
+    return 0;
+}
+
+/* A string member of obj, or 0 when absent. */
+static int hl__hl_member(const char *obj, const char *end, const char *name, const char **s, size_t *n)
+{
+    const char *v, *ve = hl__js_get(obj, end, name, &v);
+    return ve && hl__js_str(v, ve, s, n);
+}
+
+static int hl__hl_app_ping(char *out, size_t cap)
+{
+    static const char ping[] = "{\"method\":\"ping\"}";
+    if (cap < sizeof ping) return HL_E_INVALID;
+    HL_MEMCPY(out, ping, sizeof ping);
+    return (int)sizeof ping - 1;
+}
+
+/* Some reports say the server may send a text "Ping" expecting {"method":"pong"}. */
+static int hl__hl_app_pong(const char *ping, size_t len, char *out, size_t cap)
+{
+    static const char pong[] = "{\"method\":\"pong\"}";
+    (void)ping;
+    (void)len;
+    if (cap < sizeof pong) return HL_E_INVALID;
+    HL_MEMCPY(out, pong, sizeof pong);
+    return (int)sizeof pong - 1;
+}
+
+static int hl__hl_sub_message(const char *sub, size_t n, int unsubscribe, char *out, size_t cap)
+{
+    const char *head = unsubscribe ? "{\"method\":\"unsubscribe\",\"subscription\":" : "{\"method\":\"subscribe\",\"subscription\":";
+    size_t hl = strlen(head);
+    if (hl + n + 2 > cap) return HL_E_INVALID;
+    HL_MEMCPY(out, head, hl);
+    HL_MEMCPY(out + hl, sub, n);
+    out[hl + n] = '}';
+    out[hl + n + 1] = '\0';
+    return (int)(hl + n + 1);
+}
+
+static int hl__hl_sub_route(const char *sub, size_t n, char *key, size_t cap)
+{
+    const char *end = sub + n, *type, *coin, *iv, *user;
+    size_t tl, cl, il, ul, len;
+    if (!hl__hl_member(sub, end, "type", &type, &tl)) return HL_E_INVALID;
+    if (tl == 10 && memcmp(type, "userEvents", 10) == 0) {
+        type = "user";
+        tl = 4;
+    }
+    if (hl__hl_member(sub, end, "coin", &coin, &cl)) {
+        /* spot coins ("@107", "PURR/USDC") push their context on another channel */
+        if (tl == 14 && memcmp(type, "activeAssetCtx", 14) == 0 && cl && (coin[0] == '@' || memchr(coin, '/', cl))) {
+            type = "activeSpotAssetCtx";
+            tl = 18;
+        }
+    } else {
+        coin = NULL;
+    }
+    if (hl__hl_key_start(key, cap, &len, type, tl)) return HL_E_INVALID;
+    if (coin && hl__hl_key_add(key, cap, &len, coin, cl, 0)) return HL_E_INVALID;
+    if (hl__hl_member(sub, end, "interval", &iv, &il) && hl__hl_key_add(key, cap, &len, iv, il, 0)) return HL_E_INVALID;
+    if (hl__hl_user_routed(type, tl) && hl__hl_member(sub, end, "user", &user, &ul) &&
+        hl__hl_key_add(key, cap, &len, user, ul, 1))
+        return HL_E_INVALID;
+    return (int)len;
+}
+
+/* Copy the JSON embedded in an error string (after its first '{'), undoing \" and \\. */
+static void hl__hl_error_sub(const char *text, size_t n, hl_msg_info *info)
+{
+    const char *b = (const char *)memchr(text, '{', n);
+    size_t i, o = 0;
+    if (!b) return;
+    for (i = (size_t)(b - text); i < n && o + 1 < sizeof info->scratch; i++) {
+        if (text[i] == '\\' && i + 1 < n) i++;
+        info->scratch[o++] = text[i];
+    }
+    info->scratch[o] = '\0';
+    info->sub = info->scratch;
+    info->sub_len = o;
+}
+
+static void hl__hl_classify(const char *msg, size_t len, hl_msg_info *info)
+{
+    const char *end = msg + len, *ch, *dv, *de, *v, *ve, *s;
+    size_t chl, sl, klen;
+    const char *p = hl__js_ws(msg, end);
+    info->kind = HL_MSGK_OTHER;
+    if (p == end || *p != '{') {
+        if (len == 4 && memcmp(msg, "Ping", 4) == 0) info->kind = HL_MSGK_PING;
+        return;
+    }
+    if (!hl__hl_member(p, end, "channel", &ch, &chl)) return;
+    if (chl == 4 && memcmp(ch, "pong", 4) == 0) {
+        info->kind = HL_MSGK_PONG;
+        return;
+    }
+    de = hl__js_get(p, end, "data", &dv);
+    if (!de) return;
+    if (chl == 20 && memcmp(ch, "subscriptionResponse", 20) == 0) {
+        if (!hl__hl_member(dv, de, "method", &s, &sl)) return;
+        ve = hl__js_get(dv, de, "subscription", &v);
+        if (!ve) return;
+        info->kind = (sl == 11 && memcmp(s, "unsubscribe", 11) == 0) ? HL_MSGK_UNSUB_ACK : HL_MSGK_SUB_ACK;
+        info->sub = v;
+        info->sub_len = (size_t)(ve - v);
+        return;
+    }
+    if (chl == 5 && memcmp(ch, "error", 5) == 0) {
+        info->kind = HL_MSGK_ERROR;
+        if (hl__js_str(dv, de, &info->text, &info->text_len)) hl__hl_error_sub(info->text, info->text_len, info);
+        return;
+    }
+    if (chl == 4 && memcmp(ch, "post", 4) == 0) return;
+    /* a feed: the route parts come from data, or from its first element when it is an array */
+    info->kind = HL_MSGK_DATA;
+    if (hl__hl_key_start(info->key, sizeof info->key, &klen, ch, chl)) return;
+    {
+        const char *obj = hl__js_ws(dv, de);
+        const char *iv;
+        size_t il;
+        if (obj < de && *obj == '[') obj = hl__js_ws(obj + 1, de);
+        if (obj < de && *obj == '{') {
+            if (hl__hl_member(obj, de, "coin", &s, &sl) || hl__hl_member(obj, de, "s", &s, &sl))
+                hl__hl_key_add(info->key, sizeof info->key, &klen, s, sl, 0);
+            if (chl == 6 && memcmp(ch, "candle", 6) == 0 && hl__hl_member(obj, de, "i", &iv, &il))
+                hl__hl_key_add(info->key, sizeof info->key, &klen, iv, il, 0);
+            if (hl__hl_user_routed(ch, chl) && hl__hl_member(obj, de, "user", &s, &sl))
+                hl__hl_key_add(info->key, sizeof info->key, &klen, s, sl, 1);
+            ve = hl__js_get(obj, de, "isSnapshot", &v);
+            info->is_snapshot = ve && ve - v == 4 && memcmp(v, "true", 4) == 0;
+        }
+    }
+    info->key_len = klen;
+}
+
+static const hl_profile hl__profile_hl = {
+    "hyperliquid", 50000, 2000, 1000,
+    hl__hl_app_ping, hl__hl_app_pong, hl__hl_sub_message, hl__hl_sub_route, hl__hl_classify,
+};
+
+HL_API const hl_profile *hl_profile_hyperliquid(void)
+{
+    return &hl__profile_hl;
+}
+/* ==== end profile_hyperliquid.c ==== */
+/* ==== begin context.c ==== */
+/* The context: what a connection slot and the context hold, the configuration and its defaults,
+   carving the caller's block, events and logging. The driver files after this one (ws_conn,
+   subs, liveness, poll, ws_api, stats_json) share these definitions; they are the only place
+   that owns sockets. */
 
 #define HL__MAX_ADDRS 8
 #define HL__MAX_PINS 4
+#define HL__MAX_VENUES 4
+#define HL__SUB_JSON_MAX 256
 #define HL__READS_PER_PASS 64 /* bounds one connection's turn so others are served too */
+
+/* A subscription slot. Live subscriptions of a connection form a list in subscribe order. */
+typedef struct hl__sub {
+    uint32_t id;              /* 0 when free */
+    uint32_t gen;
+    int32_t conn;             /* index of its connection */
+    int32_t next;             /* next of the same connection, -1 at the end */
+    hl_sub_state state;
+    int sent;                 /* its subscribe message went out on the current connection */
+    int unsub_pending;        /* removed; the unsubscribe message has still to go out */
+    uint64_t canon;           /* hash of the canonical form (duplicates, acks) */
+    uint64_t route;           /* hash of the route key */
+    char json[HL__SUB_JSON_MAX];
+    size_t json_len;
+    hl_msg_fn on_message;
+    void *user;
+    uint32_t queue_len;
+    hl_overflow overflow;
+    uint32_t stale_after_ms;
+    int32_t q_head, q_tail;   /* queued slots, oldest first */
+    uint64_t active_since;    /* when it became active (staleness counts from there) */
+    uint64_t gap_from;        /* when its connection dropped; 0 before the first drop */
+    int stale_reported;
+    hl_sub_stats st;
+} hl__sub;
+
+/* A queue slot: header here, its bytes at data + index * queue_slot_size. */
+typedef struct hl__qslot {
+    int32_t next;
+    uint32_t len;
+    int is_snapshot;
+    uint64_t recv_ns;
+} hl__qslot;
+
+/* Limits shared by every connection to one venue (one profile). */
+typedef struct hl__venue {
+    const hl_profile *profile;
+    hl__bucket msgs;
+    uint32_t subs;
+    uint32_t max_subs;
+} hl__venue;
 
 typedef struct hl__conn {
     uint32_t id;            /* 0 when the slot is free */
     uint32_t gen;
     hl_state state;
     hl_socket fd;
+    const hl_transport *tp; /* config.transport: NULL for the OS sockets */
     uint64_t deadline;      /* ns on the context clock; 0 when none */
     hl_url url;
     char subprotocols[256];
@@ -2750,6 +3716,24 @@ typedef struct hl__conn {
 #if HL_ENABLE_TLS
     hl__tls *t;
 #endif
+    /* staying up */
+    int reconnect;
+    hl_backoff backoff;
+    hl_breaker_config bcfg;
+    hl__breaker breaker;
+    uint32_t attempt;        /* failed attempts since the last healthy connection */
+    uint64_t retry_after_ns; /* the server's Retry-After on a refused upgrade */
+    uint64_t healthy_at;     /* OPEN until then counts as healthy; 0 once it did */
+    const hl_profile *profile;
+    int venue;               /* index into ctx->venues, -1 without a profile */
+    uint32_t ping_ms, pong_timeout_ms, app_ping_ms, silence_ms;
+    uint64_t next_ping, ping_sent_at, app_ping_sent_at, last_rx, last_tx;
+    int32_t sub_first, sub_last;
+    int held_by_queue;       /* a BACKPRESSURE queue is full: stop reading */
+    int kick;                /* run it at the next hl_process even without readiness */
+    int batch_events;
+    int in_batch;
+    uint64_t wake;           /* the next timer of this connection (0: none), set by its turn */
 } hl__conn;
 
 struct hl_ctx {
@@ -2758,13 +3742,36 @@ struct hl_ctx {
     hl__conn *conns;
     hl_pollfd *pfds;
     struct pollfd *sys_pfds;
-    int in_process;         /* callbacks are running: hl_poll may not be re-entered */
-    int events;             /* delivered in the current hl_process */
+    hl__sub *subs;
+    int32_t *routes;         /* open addressing on route hash: sub index, -1 empty, -2 deleted */
+    uint32_t route_cap;      /* a power of two */
+    uint32_t route_deleted;
+    hl__qslot *qslots;
+    unsigned char *qdata;
+    int32_t qfree;
+    jsmntok_t *toks;
+    const unsigned char *tok_msg; /* the message toks hold, if any */
+    int tok_n;
+    hl__venue venues[HL__MAX_VENUES];
+    hl__bucket connects;
+    int in_process;          /* callbacks are running: hl_poll may not be re-entered */
+    int events;              /* delivered in the current hl_process */
     hl_ctx_stats stats;
 #if HL_ENABLE_TLS
     hl__anchors anchors;
 #endif
 };
+
+/* Across the driver files. */
+static int hl__conn_flush(hl__conn *c);
+static void hl__conn_fail(hl_ctx *ctx, hl__conn *c, int result, int sys_errno, const char *fmt, ...);
+static int hl__subs_on_text(hl_ctx *ctx, hl__conn *c, const unsigned char *p, size_t n);
+static void hl__subs_connection_open(hl_ctx *ctx, hl__conn *c, uint64_t now);
+static void hl__subs_connection_lost(hl_ctx *ctx, hl__conn *c, uint64_t now);
+static void hl__subs_free_all(hl_ctx *ctx, hl__conn *c);
+static void hl__live_open(hl_ctx *ctx, hl__conn *c, uint64_t now);
+static int hl__live_pong(hl_ctx *ctx, hl__conn *c, const unsigned char *p, size_t n, uint64_t *rtt);
+static void hl__live_app_pong(hl_ctx *ctx, hl__conn *c);
 
 HL_API void hl_config_resolve(const hl_config *in, hl_config *out)
 {
@@ -2783,10 +3790,17 @@ HL_API void hl_config_resolve(const hl_config *in, hl_config *out)
     HL__DEF(clock, hl__clock_default);
     HL__DEF(entropy, hl__entropy_default);
     HL__DEF(resolve, hl__sys_resolve);
+    HL__DEF(wall_clock, hl__wall_clock_default);
+    HL__DEF(connects_per_minute, 30);
+    HL__DEF(max_subscriptions, 64);
+    HL__DEF(queue_slots, 64);
+    HL__DEF(queue_slot_size, 4096);
+    HL__DEF(json_max_tokens, 2048);
+    if (out->max_connections > 0xFFFF) out->max_connections = 0xFFFF;
+    if (out->max_subscriptions > 0xFFFF) out->max_subscriptions = 0xFFFF;
     if (out->read_chunk_size < 1024) out->read_chunk_size = 1024;
     if (out->max_header_size < 256) out->max_header_size = 256;
     if (out->send_queue_size < 2 * HL__TX_CTRL_RESERVE) out->send_queue_size = 2 * HL__TX_CTRL_RESERVE;
-    if (!out->wall_clock) out->wall_clock = hl__wall_clock_default;
 #if HL_ENABLE_TLS
     HL__DEF(tls_output_buffer_size, 4181);
     out->tls_output_buffer_size = HL__MAX(out->tls_output_buffer_size, (uint32_t)HL__TLS_MIN_OBUF);
@@ -2802,6 +3816,13 @@ static size_t hl__rx_cap(const hl_config *c)
     return HL__MAX((size_t)c->max_message_size, (size_t)c->max_header_size) + c->read_chunk_size;
 }
 
+static uint32_t hl__route_cap(const hl_config *c)
+{
+    uint32_t n = 8;
+    while (n < 2 * c->max_subscriptions) n *= 2;
+    return n;
+}
+
 /* Carve everything from the arena; with a counting arena this is hl_ctx_size. */
 static hl_ctx *hl__ctx_carve(hl__arena *a, const hl_config *cfg)
 {
@@ -2809,6 +3830,11 @@ static hl_ctx *hl__ctx_carve(hl__arena *a, const hl_config *cfg)
     hl__conn *conns = (hl__conn *)hl__arena_alloc(a, sizeof(hl__conn) * cfg->max_connections);
     hl_pollfd *pfds = (hl_pollfd *)hl__arena_alloc(a, sizeof(hl_pollfd) * cfg->max_connections);
     struct pollfd *spfds = (struct pollfd *)hl__arena_alloc(a, sizeof(struct pollfd) * cfg->max_connections);
+    hl__sub *subs = (hl__sub *)hl__arena_alloc(a, sizeof(hl__sub) * cfg->max_subscriptions);
+    int32_t *routes = (int32_t *)hl__arena_alloc(a, sizeof(int32_t) * hl__route_cap(cfg));
+    hl__qslot *qslots = (hl__qslot *)hl__arena_alloc(a, sizeof(hl__qslot) * cfg->queue_slots);
+    unsigned char *qdata = (unsigned char *)hl__arena_alloc(a, (size_t)cfg->queue_slots * cfg->queue_slot_size);
+    jsmntok_t *toks = (jsmntok_t *)hl__arena_alloc(a, sizeof(jsmntok_t) * cfg->json_max_tokens);
     uint32_t i;
 #if HL_ENABLE_TLS
     unsigned char *anchors = cfg->tls_anchor_space ? (unsigned char *)hl__arena_alloc(a, cfg->tls_anchor_space) : NULL;
@@ -2818,6 +3844,12 @@ static hl_ctx *hl__ctx_carve(hl__arena *a, const hl_config *cfg)
         ctx->conns = conns;
         ctx->pfds = pfds;
         ctx->sys_pfds = spfds;
+        ctx->subs = subs;
+        ctx->routes = routes;
+        ctx->route_cap = hl__route_cap(cfg);
+        ctx->qslots = qslots;
+        ctx->qdata = qdata;
+        ctx->toks = toks;
 #if HL_ENABLE_TLS
         ctx->anchors.base = anchors;
         ctx->anchors.cap = anchors ? cfg->tls_anchor_space : 0;
@@ -2841,6 +3873,7 @@ static hl_ctx *hl__ctx_carve(hl__arena *a, const hl_config *cfg)
             hl__conn *c = &conns[i];
             HL_MEMSET(c, 0, sizeof *c);
             c->fd = HL_INVALID_SOCKET;
+            c->tp = cfg->transport;
             c->ws.rx = rx;
             c->ws.rx_cap = hl__rx_cap(cfg);
             c->ws.compact_below = cfg->read_chunk_size;
@@ -2853,7 +3886,11 @@ static hl_ctx *hl__ctx_carve(hl__arena *a, const hl_config *cfg)
 #endif
         }
     }
-    if (!ctx || !conns || !pfds || !spfds) return NULL;
+    if (!ctx || !conns || !pfds || !spfds || !subs || !routes || !qslots || !qdata || !toks) return NULL;
+    HL_MEMSET(subs, 0, sizeof(hl__sub) * cfg->max_subscriptions);
+    for (i = 0; i < ctx->route_cap; i++) routes[i] = -1;
+    for (i = 0; i < cfg->queue_slots; i++) qslots[i].next = i + 1 < cfg->queue_slots ? (int32_t)i + 1 : -1;
+    ctx->qfree = cfg->queue_slots ? 0 : -1;
     return ctx;
 }
 
@@ -2869,15 +3906,9 @@ HL_API size_t hl_ctx_size(const hl_config *config)
     return a.used + HL__ALIGN - 1; /* the block may start unaligned */
 }
 
-static void hl__log(hl_ctx *ctx, hl_log_level level, uint32_t id, const char *fmt, ...)
+static uint64_t hl__now(hl_ctx *ctx)
 {
-    char msg[256];
-    va_list ap;
-    if (!ctx->cfg.log || level > ctx->cfg.log_level) return;
-    va_start(ap, fmt);
-    vsnprintf(msg, sizeof msg, fmt, ap);
-    va_end(ap);
-    ctx->cfg.log(ctx->cfg.user, level, id, msg);
+    return ctx->cfg.clock(ctx->cfg.user);
 }
 
 HL_API int hl_ctx_init(hl_ctx **out, void *mem, size_t size, const hl_config *config)
@@ -2901,6 +3932,8 @@ HL_API int hl_ctx_init(hl_ctx **out, void *mem, size_t size, const hl_config *co
     if (cfg.entropy(cfg.user, seed, sizeof seed) != 0) return HL_E_IO;
     hl__rng_seed(&ctx->rng, seed);
     HL_MEMSET(seed, 0, sizeof seed);
+    hl__bucket_init(&ctx->connects, cfg.connects_per_minute == HL_UNLIMITED ? 0 : cfg.connects_per_minute,
+                    cfg.connects_per_minute, hl__now(ctx));
     if (hl__sys_startup() != HL_OK) return HL_E_IO;
     *out = ctx;
     return HL_OK;
@@ -2911,9 +3944,39 @@ HL_API const hl_config *hl_ctx_config(const hl_ctx *ctx)
     return &ctx->cfg;
 }
 
-static uint64_t hl__now(hl_ctx *ctx)
+static uint32_t hl__rand32(hl_ctx *ctx)
 {
-    return ctx->cfg.clock(ctx->cfg.user);
+    unsigned char b[4];
+    hl__rng_bytes(&ctx->rng, b, 4);
+    return (uint32_t)b[0] | (uint32_t)b[1] << 8 | (uint32_t)b[2] << 16 | (uint32_t)b[3] << 24;
+}
+
+/* The venue of a profile, made on first use; -1 when all are taken (limits then apply per
+   connection only: logged). */
+static int hl__venue_of(hl_ctx *ctx, const hl_profile *p)
+{
+    int i;
+    for (i = 0; i < HL__MAX_VENUES; i++)
+        if (ctx->venues[i].profile == p) return i;
+    for (i = 0; i < HL__MAX_VENUES; i++)
+        if (!ctx->venues[i].profile) {
+            hl__venue *v = &ctx->venues[i];
+            uint32_t rate = ctx->cfg.ws_msgs_per_minute ? ctx->cfg.ws_msgs_per_minute : p->msgs_per_minute;
+            if (rate == HL_UNLIMITED) rate = 0;
+            v->profile = p;
+            hl__bucket_init(&v->msgs, rate, rate, hl__now(ctx));
+            v->max_subs = ctx->cfg.max_subscriptions_venue ? ctx->cfg.max_subscriptions_venue : p->max_subscriptions;
+            if (v->max_subs == HL_UNLIMITED) v->max_subs = 0;
+            return i;
+        }
+    return -1;
+}
+
+/* Take an outbound message token of the connection's venue: 0, or ns to wait. */
+static uint64_t hl__venue_take(hl_ctx *ctx, hl__conn *c, uint64_t now)
+{
+    if (c->venue < 0) return 0;
+    return hl__bucket_take(&ctx->venues[c->venue].msgs, now, 1);
 }
 
 static void hl__set_deadline(hl_ctx *ctx, hl__conn *c, uint32_t ms)
@@ -2929,6 +3992,30 @@ static hl__conn *hl__conn_get(hl_ctx *ctx, hl_ws ws)
     return &ctx->conns[idx];
 }
 
+static hl_ws hl__conn_handle(const hl__conn *c)
+{
+    hl_ws h;
+    h.id = c->id;
+    return h;
+}
+
+/* The current attempt is over: the slot was freed, or it waits to reconnect. */
+static int hl__gone(const hl__conn *c)
+{
+    return c->id == 0 || c->state == HL_STATE_BACKOFF || c->state == HL_STATE_CLOSED;
+}
+
+static void hl__log(hl_ctx *ctx, hl_log_level level, uint32_t id, const char *fmt, ...)
+{
+    char msg[256];
+    va_list ap;
+    if (!ctx->cfg.log || level > ctx->cfg.log_level) return;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    ctx->cfg.log(ctx->cfg.user, level, id, msg);
+}
+
 /* ---- events ---- */
 
 static void hl__emit(hl_ctx *ctx, hl__conn *c, hl_event *ev)
@@ -2942,20 +4029,32 @@ static void hl__emit(hl_ctx *ctx, hl__conn *c, hl_event *ev)
     c->on_event(ctx, ev);
 }
 
-static void hl__set_state(hl_ctx *ctx, hl__conn *c, hl_state s, int result)
+static void hl__event_init(hl_event *ev, hl_event_type type)
+{
+    HL_MEMSET(ev, 0, sizeof *ev);
+    ev->type = type;
+}
+
+static void hl__set_state_ex(hl_ctx *ctx, hl__conn *c, hl_state s, int result, uint32_t delay_ms)
 {
     hl_event ev;
     if (c->state == s) return;
-    HL_MEMSET(&ev, 0, sizeof ev);
-    ev.type = HL_EV_STATE;
+    hl__event_init(&ev, HL_EV_STATE);
     ev.prev_state = c->state;
     ev.state = s;
     ev.result = result;
     ev.detail = result ? c->err.detail : "";
+    ev.delay_ms = delay_ms;
+    ev.attempt = c->attempt;
     c->state = s;
     hl__log(ctx, HL_LOG_DEBUG, c->id, "state %s -> %s%s%s", hl_state_str(ev.prev_state),
             hl_state_str(s), result ? ": " : "", result ? c->err.detail : "");
     hl__emit(ctx, c, &ev);
+}
+
+static void hl__set_state(hl_ctx *ctx, hl__conn *c, hl_state s, int result)
+{
+    hl__set_state_ex(ctx, c, s, result, 0);
 }
 
 /* Record the reason a connection fails; the first reason wins. */
@@ -2973,8 +4072,7 @@ static void hl__set_error(hl__conn *c, int result, int sys_errno, const char *fm
 static void hl__emit_error(hl_ctx *ctx, hl__conn *c, const unsigned char *data, size_t len)
 {
     hl_event ev;
-    HL_MEMSET(&ev, 0, sizeof ev);
-    ev.type = HL_EV_ERROR;
+    hl__event_init(&ev, HL_EV_ERROR);
     ev.result = c->err.result;
     ev.detail = c->err.detail;
     ev.http_status = c->err.http_status;
@@ -2983,11 +4081,122 @@ static void hl__emit_error(hl_ctx *ctx, hl__conn *c, const unsigned char *data, 
     hl__log(ctx, HL_LOG_WARN, c->id, "%s: %s", hl_result_name(c->err.result), c->err.detail);
     hl__emit(ctx, c, &ev);
 }
+/* ==== end context.c ==== */
+/* ==== begin ws_conn.c ==== */
+/* A WebSocket connection's life: resolve, connect (each address in turn), TLS, upgrade, the
+   byte stream, reading, and the end of an attempt, which either waits and reconnects (backoff,
+   breaker, connect budget) or ends the connection for good. */
 
-/* The end of a connection: socket closed, CLOSED and CLOSE events, slot freed. */
-static void hl__conn_finish(hl_ctx *ctx, hl__conn *c)
+typedef struct hl__sink_ctx {
+    hl_ctx *ctx;
+    hl__conn *c;
+} hl__sink_ctx;
+
+static void hl__batch_begin(hl_ctx *ctx, hl__conn *c)
 {
     hl_event ev;
+    if (!c->batch_events || c->in_batch) return;
+    c->in_batch = 1;
+    hl__event_init(&ev, HL_EV_BATCH_BEGIN);
+    hl__emit(ctx, c, &ev);
+}
+
+static int hl__on_message(void *user, int is_text, const unsigned char *p, size_t n)
+{
+    hl__sink_ctx *s = (hl__sink_ctx *)user;
+    hl_event ev;
+    hl__batch_begin(s->ctx, s->c);
+    s->c->ws.stats.last_msg_ns = s->c->last_rx;
+    if (s->c->profile && is_text) return hl__subs_on_text(s->ctx, s->c, p, n);
+    hl__event_init(&ev, HL_EV_MESSAGE);
+    ev.data = p;
+    ev.len = n;
+    ev.is_text = is_text;
+    hl__emit(s->ctx, s->c, &ev);
+    return 0;
+}
+
+static void hl__on_pong(void *user, const unsigned char *p, size_t n)
+{
+    hl__sink_ctx *s = (hl__sink_ctx *)user;
+    hl_event ev;
+    hl__event_init(&ev, HL_EV_PONG);
+    hl__live_pong(s->ctx, s->c, p, n, &ev.rtt_ns);
+    ev.data = p;
+    ev.len = n;
+    hl__emit(s->ctx, s->c, &ev);
+}
+
+/* ---- the byte stream: plain TCP or TLS ---- */
+
+#if HL_ENABLE_TLS
+#define HL__TLS_FAIL_OR_NONE HL__TLS_FAIL
+#else
+#define HL__TLS_FAIL_OR_NONE (-1001)
+#endif
+#define HL__IO_TLS (-77777) /* hl__conn_flush: the TLS engine failed */
+
+/* Same conventions as hl__sys_recv/send, plus HL__TLS_FAIL when TLS is on. */
+static long hl__conn_recv(hl__conn *c, unsigned char *p, size_t n, int *err)
+{
+#if HL_ENABLE_TLS
+    if (c->tls) return hl__tls_recv(c->t, c->fd, p, n, err);
+#endif
+    return hl__net_recv(c->tp, c->fd, p, n, err);
+}
+
+static long hl__conn_send(hl__conn *c, const unsigned char *p, size_t n, int *err)
+{
+#if HL_ENABLE_TLS
+    if (c->tls) return hl__tls_send(c->t, c->fd, p, n, err);
+#endif
+    return hl__net_send(c->tp, c->fd, p, n, err);
+}
+
+/* Send what the queue holds until the socket would block. Returns 0, the errno, or
+   HL__IO_TLS. */
+static int hl__conn_flush(hl__conn *c)
+{
+    for (;;) {
+        size_t n;
+        const unsigned char *p = hl__wsp_tx_buf(&c->ws, &n);
+        long w;
+        int e = 0;
+        if (n == 0) return 0;
+        w = hl__conn_send(c, p, n, &e);
+        if (w == HL__AGAIN) return 0;
+        if (w == HL__TLS_FAIL_OR_NONE) return HL__IO_TLS;
+        if (w < 0) return e ? e : -1;
+        hl__wsp_tx_ack(&c->ws, (size_t)w);
+    }
+}
+
+/* ---- the end of an attempt ---- */
+
+/* Back to a fresh connection state, keeping registry, stats and policy. */
+static void hl__conn_reset_attempt(hl__conn *c)
+{
+    hl__wsp_reset(&c->ws);
+    HL_MEMSET(&c->err, 0, sizeof c->err);
+    c->stop = 0;
+    c->io_error = 0;
+    c->close_origin = (hl_close_origin)0;
+    c->retry_after_ns = 0;
+    c->held_by_queue = 0;
+    c->kick = 0;
+    c->protocol[0] = '\0';
+    c->naddrs = c->addr_i = 0;
+}
+
+/* The attempt is over: close the socket; then wait and reconnect when that is on and the
+   failure is retryable, else end for good (HL_EV_CLOSE, slot freed). */
+static void hl__conn_finish(hl_ctx *ctx, hl__conn *c)
+{
+    uint64_t now = hl__now(ctx);
+    hl_ws_stats *st = &c->ws.stats;
+    hl_event ev;
+    int final, code;
+    const char *reason = "";
 #if HL_ENABLE_TLS
     if (c->tls) {
         if (c->err.result) c->t->session_ok = 0; /* resume only after a clean end */
@@ -2995,28 +4204,74 @@ static void hl__conn_finish(hl_ctx *ctx, hl__conn *c)
     }
 #endif
     if (c->fd != HL_INVALID_SOCKET) {
-        hl__sys_close(c->fd);
+        hl__net_close(c->tp, c->fd);
         c->fd = HL_INVALID_SOCKET;
     }
     c->deadline = 0;
-    hl__set_state(ctx, c, HL_STATE_CLOSED, c->err.result);
-    HL_MEMSET(&ev, 0, sizeof ev);
-    ev.type = HL_EV_CLOSE;
-    ev.result = c->err.result;
-    ev.detail = c->err.detail;
-    ev.close_origin = c->close_origin;
-    if (c->ws.close_recv) {
-        ev.close_code = c->ws.recv_code;
-        ev.reason = c->ws.recv_reason;
-    } else {
-        ev.close_code = c->ws.sent_code && c->ws.failed ? c->ws.sent_code : 1006;
+    if (st->opened_at_ns) {
+        st->connected_ns += now - st->opened_at_ns;
+        st->opened_at_ns = 0;
+        st->disconnects++;
+        st->last_disconnect_ns = now;
+        st->last_disconnect_result = c->err.result;
     }
-    c->err.close_code = ev.close_code;
-    hl__emit(ctx, c, &ev);
-    c->id = 0; /* the handle is dead from here on */
+    if (c->ws.close_recv) {
+        code = c->ws.recv_code;
+        reason = c->ws.recv_reason;
+    } else {
+        code = c->ws.sent_code && c->ws.failed ? c->ws.sent_code : 1006;
+    }
+    c->err.close_code = code;
+    /* a connection that never became healthy counts against the breaker */
+    if (c->healthy_at && c->close_origin != HL_CLOSE_BY_LOCAL) {
+        hl__breaker_record(&c->breaker, &c->bcfg, now, 0);
+        st->breaker_opens = c->breaker.opens;
+    }
+    final = !c->reconnect || c->close_origin == HL_CLOSE_BY_LOCAL || c->stop ||
+            !hl_err_retryable(c->err.result, c->err.http_status) ||
+            (c->backoff.max_attempts && c->attempt >= c->backoff.max_attempts);
+    hl__set_state(ctx, c, HL_STATE_CLOSED, c->err.result);
+    if (final) {
+        hl__event_init(&ev, HL_EV_CLOSE);
+        ev.result = c->err.result;
+        ev.detail = c->err.detail;
+        ev.close_origin = c->close_origin;
+        ev.close_code = code;
+        ev.reason = reason;
+        hl__emit(ctx, c, &ev);
+        hl__subs_free_all(ctx, c);
+        c->id = 0; /* the handle is dead from here on */
+        return;
+    }
+    {
+        uint32_t delay;
+        c->attempt++;
+        delay = hl__backoff_delay(&c->backoff, c->attempt, hl__rand32(ctx));
+        if (c->retry_after_ns > (uint64_t)delay * HL__NS_PER_MS)
+            delay = (uint32_t)HL__MIN(c->retry_after_ns / HL__NS_PER_MS, (uint64_t)0x7FFFFFFF);
+        hl__subs_connection_lost(ctx, c, now);
+        hl__event_init(&ev, HL_EV_DISCONNECT);
+        ev.result = c->err.result;
+        ev.detail = c->err.detail;
+        ev.close_origin = c->close_origin;
+        ev.close_code = code;
+        ev.reason = reason;
+        ev.http_status = c->err.http_status;
+        ev.delay_ms = delay;
+        ev.attempt = c->attempt;
+        hl__log(ctx, HL_LOG_INFO, c->id, "disconnected (%s%s%s), reconnecting in %u ms (attempt %u)",
+                hl_result_name(c->err.result), c->err.detail[0] ? ": " : "", c->err.detail, (unsigned)delay,
+                (unsigned)c->attempt);
+        hl__emit(ctx, c, &ev);
+        if (hl__gone(c) && c->state != HL_STATE_CLOSED) return; /* the callback gave up on it */
+        if (c->id == 0) return;
+        c->deadline = now + (uint64_t)delay * HL__NS_PER_MS;
+        hl__set_state_ex(ctx, c, HL_STATE_BACKOFF, c->err.result, delay);
+        hl__conn_reset_attempt(c);
+    }
 }
 
-/* Fail now: error event, then the end, without a closing handshake. */
+/* Fail now: error event, then the end of the attempt, without a closing handshake. */
 static void hl__conn_fail(hl_ctx *ctx, hl__conn *c, int result, int sys_errno, const char *fmt, ...)
 {
     if (!c->err.result) {
@@ -3026,7 +4281,7 @@ static void hl__conn_fail(hl_ctx *ctx, hl__conn *c, int result, int sys_errno, c
         va_start(ap, fmt);
         vsnprintf(c->err.detail, sizeof c->err.detail, fmt, ap);
         va_end(ap);
-        c->close_origin = HL_CLOSE_BY_ERROR;
+        if (!c->close_origin) c->close_origin = HL_CLOSE_BY_ERROR;
         hl__emit_error(ctx, c, NULL, 0);
     }
     hl__conn_finish(ctx, c);
@@ -3038,55 +4293,6 @@ static void hl__conn_closing(hl_ctx *ctx, hl__conn *c)
     if (c->state == HL_STATE_CLOSING) return;
     hl__set_deadline(ctx, c, ctx->cfg.close_timeout_ms);
     hl__set_state(ctx, c, HL_STATE_CLOSING, c->err.result);
-}
-
-/* ---- the protocol sink ---- */
-
-typedef struct hl__sink_ctx {
-    hl_ctx *ctx;
-    hl__conn *c;
-} hl__sink_ctx;
-
-static void hl__on_message(void *user, int is_text, const unsigned char *p, size_t n)
-{
-    hl__sink_ctx *s = (hl__sink_ctx *)user;
-    hl_event ev;
-    HL_MEMSET(&ev, 0, sizeof ev);
-    ev.type = HL_EV_MESSAGE;
-    ev.data = p;
-    ev.len = n;
-    ev.is_text = is_text;
-    hl__emit(s->ctx, s->c, &ev);
-}
-
-static void hl__on_pong(void *user, const unsigned char *p, size_t n)
-{
-    hl__sink_ctx *s = (hl__sink_ctx *)user;
-    hl_event ev;
-    HL_MEMSET(&ev, 0, sizeof ev);
-    ev.type = HL_EV_PONG;
-    ev.data = p;
-    ev.len = n;
-    hl__emit(s->ctx, s->c, &ev);
-}
-
-/* ---- the byte stream: plain TCP or TLS ---- */
-
-/* Same conventions as hl__sys_recv/send, plus HL__TLS_FAIL when TLS is on. */
-static long hl__conn_recv(hl__conn *c, unsigned char *p, size_t n, int *err)
-{
-#if HL_ENABLE_TLS
-    if (c->tls) return hl__tls_recv(c->t, c->fd, p, n, err);
-#endif
-    return hl__sys_recv(c->fd, p, n, err);
-}
-
-static long hl__conn_send(hl__conn *c, const unsigned char *p, size_t n, int *err)
-{
-#if HL_ENABLE_TLS
-    if (c->tls) return hl__tls_send(c->t, c->fd, p, n, err);
-#endif
-    return hl__sys_send(c->fd, p, n, err);
 }
 
 /* ---- connecting ---- */
@@ -3108,21 +4314,13 @@ static void hl__connect_next(hl_ctx *ctx, hl__conn *c, int last_result, int last
     char why[96];
     while (c->addr_i < c->naddrs) {
         const hl_addr *a = &c->addrs[c->addr_i++];
-        int e = 0, r;
-        c->fd = hl__sys_socket(a, &e);
-        if (c->fd == HL_INVALID_SOCKET) {
-            last_result = HL_E_CONNECT;
-            last_errno = e;
-            continue;
-        }
-        r = hl__sys_connect(c->fd, a, &e);
+        int e = 0, r = hl__net_open(c->tp, a, &c->fd, &e);
         if (r >= 0) {
             hl__set_deadline(ctx, c, ctx->cfg.connect_timeout_ms);
             hl__set_state(ctx, c, HL_STATE_CONNECTING, HL_OK);
             if (r == 0) hl__tcp_connected(ctx, c);
             return;
         }
-        hl__sys_close(c->fd);
         c->fd = HL_INVALID_SOCKET;
         last_result = hl__connect_errno_result(e);
         last_errno = e;
@@ -3137,9 +4335,31 @@ static void hl__connect_next(hl_ctx *ctx, hl__conn *c, int last_result, int last
                   (unsigned)c->url.port, why);
 }
 
-static void hl__resolve_and_connect(hl_ctx *ctx, hl__conn *c)
+/* Start an attempt when the breaker and the connect budget allow; else wait in BACKOFF. */
+static void hl__conn_try_start(hl_ctx *ctx, hl__conn *c, uint64_t now)
 {
+    uint64_t wait = 0;
     int n;
+    if (!hl__breaker_allow(&c->breaker, &c->bcfg, now, &wait)) {
+        c->deadline = now + wait;
+        hl__set_error(c, HL_E_CIRCUIT_OPEN, 0, "circuit breaker open after %u failures; next probe in %u ms",
+                      (unsigned)c->breaker.consecutive, (unsigned)(wait / HL__NS_PER_MS));
+        hl__set_state_ex(ctx, c, HL_STATE_BACKOFF, HL_E_CIRCUIT_OPEN, (uint32_t)(wait / HL__NS_PER_MS));
+        HL_MEMSET(&c->err, 0, sizeof c->err);
+        return;
+    }
+    wait = hl__bucket_take(&ctx->connects, now, 1);
+    if (wait) {
+        c->breaker.probe_out = 0; /* not made: the probe is still to come */
+        c->deadline = now + wait;
+        hl__log(ctx, HL_LOG_INFO, c->id, "connect budget (connects_per_minute %u) spent: waiting %u ms",
+                (unsigned)ctx->cfg.connects_per_minute, (unsigned)(wait / HL__NS_PER_MS));
+        return;
+    }
+    c->deadline = 0;
+    c->healthy_at = 1; /* not healthy until it has been open for healthy_ms */
+    c->ws.stats.attempts++;
+    if (c->ws.stats.attempts > 1) c->ws.stats.reconnects++;
     hl__set_state(ctx, c, HL_STATE_RESOLVING, HL_OK);
     n = ctx->cfg.resolve(ctx->cfg.user, c->url.host, c->url.port, c->addrs, HL__MAX_ADDRS);
     if (n <= 0) {
@@ -3263,6 +4483,7 @@ static void hl__upgrade_response(hl_ctx *ctx, hl__conn *c, int eof)
     hl__ws_response r;
     hl__wsp *p = &c->ws;
     char why[160];
+    uint64_t now;
     int h = hl__ws_response_parse((const char *)p->rx, p->fill, ctx->cfg.max_header_size, &r, why, sizeof why);
     if (h == 0) {
         if (eof) hl__conn_fail(ctx, c, HL_E_HANDSHAKE, 0, "server closed the connection during the handshake");
@@ -3279,6 +4500,10 @@ static void hl__upgrade_response(hl_ctx *ctx, hl__conn *c, int eof)
             (size_t)h + (size_t)r.content_length <= p->rx_cap)
             return;
         if (r.content_length >= 0 && body > (size_t)r.content_length) body = (size_t)r.content_length;
+        if (r.retry_after) {
+            int64_t ra = hl__retry_after_ns(r.retry_after, r.retry_after_len, ctx->cfg.wall_clock(ctx->cfg.user));
+            if (ra > 0) c->retry_after_ns = (uint64_t)ra;
+        }
         c->err.result = HL_E_HANDSHAKE;
         c->err.http_status = r.status;
         hl__fmt(c->err.detail, sizeof c->err.detail, "server refused the upgrade with HTTP %d", r.status);
@@ -3296,43 +4521,25 @@ static void hl__upgrade_response(hl_ctx *ctx, hl__conn *c, int eof)
         c->protocol[r.protocol_len] = '\0';
     }
     p->rd = p->msg_start = p->wr = (size_t)h; /* frames may follow the head at once */
+    now = hl__now(ctx);
     c->deadline = 0;
+    c->ws.stats.connects++;
+    c->ws.stats.opened_at_ns = now;
+    /* only a reconnecting connection has an attempt count and a breaker to settle */
+    c->healthy_at = c->reconnect ? now + (uint64_t)c->backoff.healthy_ms * HL__NS_PER_MS : 0;
+    hl__live_open(ctx, c, now);
     hl__set_state(ctx, c, HL_STATE_OPEN, HL_OK);
+    if (hl__gone(c)) return;
     {
         hl_event ev;
-        HL_MEMSET(&ev, 0, sizeof ev);
-        ev.type = HL_EV_OPEN;
+        hl__event_init(&ev, HL_EV_OPEN);
         ev.protocol = c->protocol;
         hl__emit(ctx, c, &ev);
     }
+    if (!hl__gone(c)) hl__subs_connection_open(ctx, c, now);
 }
 
 /* ---- I/O ---- */
-
-#if HL_ENABLE_TLS
-#define HL__TLS_FAIL_OR_NONE HL__TLS_FAIL
-#else
-#define HL__TLS_FAIL_OR_NONE (-1001)
-#endif
-#define HL__IO_TLS (-77777) /* hl__conn_flush: the TLS engine failed */
-
-/* Send what the queue holds until the socket would block. Returns 0, the errno, or
-   HL__IO_TLS. */
-static int hl__conn_flush(hl__conn *c)
-{
-    for (;;) {
-        size_t n;
-        const unsigned char *p = hl__wsp_tx_buf(&c->ws, &n);
-        long w;
-        int e = 0;
-        if (n == 0) return 0;
-        w = hl__conn_send(c, p, n, &e);
-        if (w == HL__AGAIN) return 0;
-        if (w == HL__TLS_FAIL_OR_NONE) return HL__IO_TLS;
-        if (w < 0) return e ? e : -1;
-        hl__wsp_tx_ack(&c->ws, (size_t)w);
-    }
-}
 
 static void hl__io_fail(hl_ctx *ctx, hl__conn *c, int e, const char *what)
 {
@@ -3359,12 +4566,29 @@ static void hl__conn_eof(hl_ctx *ctx, hl__conn *c)
     }
     if (c->state == HL_STATE_UPGRADING) {
         hl__upgrade_response(ctx, c, 1);
-        if (c->id == 0) return;
+        if (hl__gone(c)) return;
     }
     hl__conn_fail(ctx, c, HL_E_EOF, 0, "server closed TCP without a close frame");
 }
 
-/* Read and process until the socket would block (bounded per pass). */
+/* Parse what the receive buffer holds, delivering messages. */
+static void hl__conn_parse(hl_ctx *ctx, hl__conn *c, const hl__wsp_sink *sink)
+{
+    if (hl__wsp_recv(&c->ws, sink, &c->stop) != HL_OK && !c->err.result) {
+        c->err.result = c->ws.result;
+        c->close_origin = HL_CLOSE_BY_ERROR;
+        hl__fmt(c->err.detail, sizeof c->err.detail, "%s", c->ws.detail);
+        hl__emit_error(ctx, c, NULL, 0);
+    }
+    if (hl__gone(c) || c->stop) return;
+    if (c->ws.close_recv || c->ws.failed) {
+        if (c->ws.close_recv && !c->close_origin) c->close_origin = HL_CLOSE_BY_PEER;
+        hl__conn_closing(ctx, c);
+    }
+}
+
+/* Read and process until the socket would block (bounded per pass), unless a full queue holds
+   a message back. */
 static void hl__conn_read(hl_ctx *ctx, hl__conn *c)
 {
     hl__sink_ctx sc;
@@ -3375,7 +4599,9 @@ static void hl__conn_read(hl_ctx *ctx, hl__conn *c)
     sink.message = hl__on_message;
     sink.pong = hl__on_pong;
     sink.user = &sc;
-    for (i = 0; i < HL__READS_PER_PASS && c->id && !c->stop; i++) {
+    c->in_batch = 0;
+    if (c->ws.held && c->state == HL_STATE_OPEN) hl__conn_parse(ctx, c, &sink);
+    for (i = 0; i < HL__READS_PER_PASS && !hl__gone(c) && !c->stop && !c->ws.held; i++) {
         size_t room;
         unsigned char *dst = hl__wsp_rx_buf(&c->ws, &room);
         int e = 0;
@@ -3383,95 +4609,800 @@ static void hl__conn_read(hl_ctx *ctx, hl__conn *c)
         if (room == 0) {
             /* Cannot happen with the buffer sized max message + chunk; guard anyway. */
             hl__conn_fail(ctx, c, HL_E_MSG_TOO_BIG, 0, "receive buffer full (max_message_size)");
-            return;
+            break;
         }
         r = hl__conn_recv(c, dst, room, &e);
-        if (r == HL__AGAIN) return;
+        if (r == HL__AGAIN) break;
         if (r == HL__TLS_FAIL_OR_NONE) e = HL__IO_TLS;
         if (r < 0) {
             if (c->state == HL_STATE_CLOSING && (c->ws.close_recv || c->ws.failed)) {
                 hl__conn_finish(ctx, c); /* a reset after the close exchange ends it all the same */
-                return;
+                break;
             }
             hl__io_fail(ctx, c, e, "recv");
-            return;
+            break;
         }
         if (r == 0) {
             hl__conn_eof(ctx, c);
-            return;
+            break;
         }
+        c->last_rx = hl__now(ctx);
         if (c->ws.close_recv || c->ws.failed) continue; /* after close: read and discard */
         hl__wsp_rx_ack(&c->ws, (size_t)r);
         if (c->state == HL_STATE_UPGRADING) {
             hl__upgrade_response(ctx, c, 0);
-            if (c->id == 0 || c->state != HL_STATE_OPEN) continue;
+            if (hl__gone(c) || c->state != HL_STATE_OPEN) continue;
         }
-        if (hl__wsp_recv(&c->ws, &sink, &c->stop) != HL_OK && !c->err.result) {
-            c->err.result = c->ws.result;
-            c->close_origin = HL_CLOSE_BY_ERROR;
-            hl__fmt(c->err.detail, sizeof c->err.detail, "%s", c->ws.detail);
-            hl__emit_error(ctx, c, NULL, 0);
+        hl__conn_parse(ctx, c, &sink);
+        if (hl__gone(c) || c->stop) break;
+        if (c->ws.close_sent && !c->ws.close_recv && !c->ws.failed) break; /* send our close first */
+    }
+    if (c->in_batch && c->id) {
+        hl_event ev;
+        c->in_batch = 0;
+        hl__event_init(&ev, HL_EV_BATCH_END);
+        hl__emit(ctx, c, &ev);
+    }
+}
+/* ==== end ws_conn.c ==== */
+/* ==== begin subs.c ==== */
+/* The subscription registry and the router. Subscriptions live in fixed slots, each connection
+   keeping its own in subscribe order; after every (re)connect they are replayed in that order,
+   paced by the venue's message bucket. Incoming text goes through the profile's classifier:
+   acks and errors move subscriptions between states, and feed data is routed by one hash lookup
+   of its route key to the handler or the bounded queue of each matching subscription. */
+
+#define HL__ROUTE_EMPTY (-1)
+#define HL__ROUTE_DELETED (-2)
+#define HL__MAX_FANOUT 8 /* subscriptions sharing one route key that one message reaches */
+
+static hl__sub *hl__sub_get(hl_ctx *ctx, hl_sub s)
+{
+    uint32_t idx = (s.id & 0xFFFFu) - 1;
+    if (!ctx || s.id == 0 || idx >= ctx->cfg.max_subscriptions) return NULL;
+    if (ctx->subs[idx].id != s.id || ctx->subs[idx].unsub_pending) return NULL;
+    return &ctx->subs[idx];
+}
+
+static hl_sub hl__sub_handle(const hl__sub *s)
+{
+    hl_sub h;
+    h.id = s->id;
+    return h;
+}
+
+/* ---- the route table ---- */
+
+static void hl__route_insert(hl_ctx *ctx, int32_t idx)
+{
+    uint32_t mask = ctx->route_cap - 1, i = (uint32_t)ctx->subs[idx].route & mask;
+    while (ctx->routes[i] >= 0) i = (i + 1) & mask;
+    if (ctx->routes[i] == HL__ROUTE_DELETED) ctx->route_deleted--;
+    ctx->routes[i] = idx;
+}
+
+/* Rebuild when deleted marks pile up, so lookups stay short. */
+static void hl__route_rebuild(hl_ctx *ctx)
+{
+    uint32_t i;
+    for (i = 0; i < ctx->route_cap; i++) ctx->routes[i] = HL__ROUTE_EMPTY;
+    ctx->route_deleted = 0;
+    for (i = 0; i < ctx->cfg.max_subscriptions; i++)
+        if (ctx->subs[i].id && !ctx->subs[i].unsub_pending) hl__route_insert(ctx, (int32_t)i);
+}
+
+static void hl__route_remove(hl_ctx *ctx, int32_t idx)
+{
+    uint32_t mask = ctx->route_cap - 1, i = (uint32_t)ctx->subs[idx].route & mask;
+    while (ctx->routes[i] != HL__ROUTE_EMPTY) {
+        if (ctx->routes[i] == idx) {
+            ctx->routes[i] = HL__ROUTE_DELETED;
+            if (++ctx->route_deleted > ctx->route_cap / 4) hl__route_rebuild(ctx);
+            return;
         }
-        if (c->id == 0 || c->stop) return;
-        if (c->ws.close_recv || c->ws.failed) {
-            if (c->ws.close_recv && !c->close_origin) c->close_origin = HL_CLOSE_BY_PEER;
-            hl__conn_closing(ctx, c);
-        }
-        if (c->ws.close_sent && !c->ws.close_recv && !c->ws.failed) return; /* send our close first */
+        i = (i + 1) & mask;
     }
 }
 
-/* One turn of a connection: readiness in revents, then due timers. */
-static void hl__conn_step(hl_ctx *ctx, hl__conn *c, unsigned revents, uint64_t now)
+/* The subscriptions of connection c whose route hash is h (up to max). */
+static int hl__route_lookup(hl_ctx *ctx, int32_t conn, uint64_t h, int32_t *out, int max)
 {
-    if (c->state == HL_STATE_IDLE) {
-        hl__resolve_and_connect(ctx, c);
+    uint32_t mask = ctx->route_cap - 1, i = (uint32_t)h & mask;
+    int n = 0;
+    while (ctx->routes[i] != HL__ROUTE_EMPTY && n < max) {
+        int32_t s = ctx->routes[i];
+        if (s >= 0 && ctx->subs[s].route == h && ctx->subs[s].conn == conn) out[n++] = s;
+        i = (i + 1) & mask;
+    }
+    return n;
+}
+
+/* ---- queues ---- */
+
+static unsigned char *hl__qdata(hl_ctx *ctx, int32_t slot)
+{
+    return ctx->qdata + (size_t)slot * ctx->cfg.queue_slot_size;
+}
+
+static void hl__queue_pop(hl_ctx *ctx, hl__sub *s)
+{
+    int32_t q = s->q_head;
+    s->q_head = ctx->qslots[q].next;
+    if (s->q_head < 0) s->q_tail = -1;
+    ctx->qslots[q].next = ctx->qfree;
+    ctx->qfree = q;
+    s->st.queued--;
+}
+
+static void hl__emit_dropped(hl_ctx *ctx, hl__conn *c, hl__sub *s, int why)
+{
+    hl_event ev;
+    hl__event_init(&ev, HL_EV_DROPPED);
+    ev.sub = hl__sub_handle(s);
+    ev.len = 1;
+    ev.result = why;
+    ev.detail = why == HL_E_MSG_TOO_BIG ? "message larger than queue_slot_size"
+                                        : "queue full (hl_sub_desc.queue_len or queue_slots)";
+    s->st.drops++;
+    hl__emit(ctx, c, &ev);
+}
+
+/* Keep a copy of a message in s's queue under its overflow policy. */
+static void hl__queue_push(hl_ctx *ctx, hl__conn *c, hl__sub *s, const unsigned char *p, size_t n,
+                           int snap, uint64_t now)
+{
+    int32_t q;
+    if (n > ctx->cfg.queue_slot_size) {
+        hl__emit_dropped(ctx, c, s, HL_E_MSG_TOO_BIG);
         return;
     }
+    if (s->overflow == HL_OVERFLOW_CONFLATE && s->q_tail >= 0) {
+        q = s->q_tail; /* latest wins: overwrite in place */
+        s->st.conflated++;
+    } else {
+        if (s->st.queued >= s->queue_len || ctx->qfree < 0) {
+            if (s->overflow == HL_OVERFLOW_DROP_OLDEST && s->q_head >= 0) {
+                hl__queue_pop(ctx, s);
+                s->st.drops++;
+            } else {
+                hl__emit_dropped(ctx, c, s, HL_E_QUEUE_FULL);
+                return;
+            }
+        }
+        q = ctx->qfree;
+        ctx->qfree = ctx->qslots[q].next;
+        ctx->qslots[q].next = -1;
+        if (s->q_tail >= 0) ctx->qslots[s->q_tail].next = q;
+        else s->q_head = q;
+        s->q_tail = q;
+        s->st.queued++;
+        if (s->st.queued > s->st.queue_peak) s->st.queue_peak = s->st.queued;
+    }
+    HL_MEMCPY(hl__qdata(ctx, q), p, n);
+    ctx->qslots[q].len = (uint32_t)n;
+    ctx->qslots[q].is_snapshot = snap;
+    ctx->qslots[q].recv_ns = now;
+}
+
+static int hl__queue_full(hl_ctx *ctx, const hl__sub *s)
+{
+    return s->st.queued >= s->queue_len || ctx->qfree < 0;
+}
+
+/* ---- registry ---- */
+
+static void hl__sub_set_state(hl_ctx *ctx, hl__conn *c, hl__sub *s, hl_sub_state st, const char *detail)
+{
+    hl_event ev;
+    if (s->state == st) return;
+    s->state = st;
+    s->st.state = st;
+    hl__event_init(&ev, HL_EV_SUB);
+    ev.sub = hl__sub_handle(s);
+    ev.sub_state = st;
+    ev.detail = detail;
+    hl__emit(ctx, c, &ev);
+}
+
+/* Unlink s from its connection's list and free the slot (queued messages go with it). */
+static void hl__sub_free(hl_ctx *ctx, hl__sub *s)
+{
+    hl__conn *c = &ctx->conns[s->conn];
+    int32_t idx = (int32_t)(s - ctx->subs), *pp = &c->sub_first, prev = -1;
+    while (*pp >= 0 && *pp != idx) {
+        prev = *pp;
+        pp = &ctx->subs[*pp].next;
+    }
+    if (*pp == idx) *pp = s->next;
+    if (c->sub_last == idx) c->sub_last = prev;
+    while (s->q_head >= 0) hl__queue_pop(ctx, s);
+    if (!s->unsub_pending) hl__route_remove(ctx, idx);
+    if (c->venue >= 0 && ctx->venues[c->venue].subs) ctx->venues[c->venue].subs--;
+    s->id = 0;
+}
+
+static void hl__subs_free_all(hl_ctx *ctx, hl__conn *c)
+{
+    while (c->sub_first >= 0) hl__sub_free(ctx, &ctx->subs[c->sub_first]);
+}
+
+/* Queue one subscribe/unsubscribe message if the venue's bucket and the send queue allow.
+   Returns 1 when sent, 0 when it must wait (then *wait_ns, 0 meaning "queue room"). */
+static int hl__sub_send(hl_ctx *ctx, hl__conn *c, hl__sub *s, int unsubscribe, uint64_t now, uint64_t *wait_ns)
+{
+    char msg[HL__SUB_JSON_MAX + 64];
+    int n = c->profile->sub_message(s->json, s->json_len, unsubscribe, msg, sizeof msg);
+    uint64_t w;
+    if (n < 0) return 1; /* the profile cannot express it: nothing to send */
+    if (hl_ws_send_room(ctx, hl__conn_handle(c)) < (size_t)n + 14) {
+        *wait_ns = 0;
+        return 0;
+    }
+    w = hl__venue_take(ctx, c, now);
+    if (w) {
+        *wait_ns = w;
+        return 0;
+    }
+    if (hl__wsp_send(&c->ws, HL__OP_TEXT, (const unsigned char *)msg, (size_t)n, 1, 0) != HL_OK) {
+        *wait_ns = 0;
+        return 0;
+    }
+    c->last_tx = now;
+    return 1;
+}
+
+/* Send what waits, in subscribe order: unsubscribes of removed subscriptions, then subscribes
+   not yet sent on this connection. Returns when the next try is due (0: nothing waits, or only
+   queue room, which the next flush brings). */
+static uint64_t hl__subs_pump(hl_ctx *ctx, hl__conn *c, uint64_t now)
+{
+    int32_t i = c->sub_first;
+    if (c->state != HL_STATE_OPEN || !c->profile || c->ws.close_sent) return 0;
+    while (i >= 0) {
+        hl__sub *s = &ctx->subs[i];
+        int32_t next = s->next;
+        uint64_t wait = 0;
+        if (s->unsub_pending || !s->sent) {
+            if (!hl__sub_send(ctx, c, s, s->unsub_pending, now, &wait)) return wait ? now + wait : 0;
+            if (s->unsub_pending) hl__sub_free(ctx, s);
+            else s->sent = 1;
+        }
+        i = next;
+    }
+    return 0;
+}
+
+static void hl__subs_connection_open(hl_ctx *ctx, hl__conn *c, uint64_t now)
+{
+    (void)now;
+    c->kick = c->sub_first >= 0; /* replay at the end of this turn */
+    (void)ctx;
+}
+
+/* The connection dropped: everything goes back to PENDING (to be replayed) and remembers when
+   the gap began; removed subscriptions need no unsubscribe on a new connection. */
+static void hl__subs_connection_lost(hl_ctx *ctx, hl__conn *c, uint64_t now)
+{
+    int32_t i = c->sub_first;
+    while (i >= 0) {
+        hl__sub *s = &ctx->subs[i];
+        int32_t next = s->next;
+        if (s->unsub_pending) {
+            hl__sub_free(ctx, s);
+        } else {
+            s->sent = 0;
+            if (s->state == HL_SUB_ACTIVE) s->gap_from = now;
+            hl__sub_set_state(ctx, c, s, HL_SUB_PENDING, "connection lost; will be replayed");
+        }
+        i = next;
+    }
+}
+
+/* Find the subscription of c whose canonical form the JSON object p[0..n) has. */
+static hl__sub *hl__sub_by_content(hl_ctx *ctx, hl__conn *c, const char *p, size_t n)
+{
+    uint64_t h;
+    int32_t i;
+    if (hl__json_canon_hash(p, n, &h) != HL_OK) return NULL;
+    for (i = c->sub_first; i >= 0; i = ctx->subs[i].next)
+        if (ctx->subs[i].canon == h && !ctx->subs[i].unsub_pending) return &ctx->subs[i];
+    return NULL;
+}
+
+static void hl__sub_deliver(hl_ctx *ctx, hl__conn *c, hl__sub *s, const unsigned char *p, size_t n,
+                            const hl_msg_info *info, uint64_t now)
+{
+    s->st.msgs++;
+    s->st.bytes += n;
+    s->st.last_msg_ns = now;
+    s->stale_reported = 0;
+    if (info->is_snapshot) s->st.awaiting_snapshot = 0;
+    if (s->on_message) {
+        hl_msg m;
+        m.data = p;
+        m.len = n;
+        m.is_snapshot = info->is_snapshot;
+        m.recv_ns = now;
+        m.ws = hl__conn_handle(c);
+        m.sub = hl__sub_handle(s);
+        m.user = s->user;
+        ctx->tok_msg = NULL; /* tokens are made on demand, at most once */
+        ctx->events++;
+        s->on_message(ctx, &m);
+    } else {
+        hl__queue_push(ctx, c, s, p, n, info->is_snapshot, now);
+    }
+}
+
+/* A text message on a connection with a profile. Returns 1 to hold it (a full BACKPRESSURE
+   queue), else 0. */
+static int hl__subs_on_text(hl_ctx *ctx, hl__conn *c, const unsigned char *p, size_t n)
+{
+    hl_msg_info info;
+    hl__sub *s;
+    uint64_t now = c->last_rx;
+    HL_MEMSET(&info, 0, sizeof info);
+    c->profile->classify((const char *)p, n, &info);
+    switch (info.kind) {
+    case HL_MSGK_DATA: {
+        int32_t hit[HL__MAX_FANOUT];
+        int k, nh = hl__route_lookup(ctx, (int32_t)(c - ctx->conns), hl__fnv1a(HL__FNV_INIT, info.key, info.key_len),
+                                     hit, HL__MAX_FANOUT);
+        if (nh == 0) break; /* nobody subscribed: an ordinary message */
+        for (k = 0; k < nh; k++) {
+            s = &ctx->subs[hit[k]];
+            if (s->overflow == HL_OVERFLOW_BACKPRESSURE && !s->on_message && hl__queue_full(ctx, s)) {
+                c->held_by_queue = 1;
+                return 1;
+            }
+        }
+        for (k = 0; k < nh; k++) {
+            s = &ctx->subs[hit[k]];
+            /* a handler may unsubscribe: check the slot is still the one we found */
+            if (s->id && !s->unsub_pending && s->conn == (int32_t)(c - ctx->conns))
+                hl__sub_deliver(ctx, c, s, p, n, &info, now);
+        }
+        return 0;
+    }
+    case HL_MSGK_SUB_ACK:
+        s = hl__sub_by_content(ctx, c, info.sub, info.sub_len);
+        if (!s || s->state == HL_SUB_ACTIVE) break;
+        s->active_since = now;
+        hl__sub_set_state(ctx, c, s, HL_SUB_ACTIVE, "");
+        if (s->gap_from && s->id) {
+            hl_event ev;
+            s->st.awaiting_snapshot = 1;
+            hl__event_init(&ev, HL_EV_GAP);
+            ev.sub = hl__sub_handle(s);
+            ev.gap_from_ns = s->gap_from;
+            ev.gap_to_ns = now;
+            s->gap_from = 0;
+            hl__emit(ctx, c, &ev);
+        }
+        return 0;
+    case HL_MSGK_UNSUB_ACK:
+        return 0;
+    case HL_MSGK_PONG:
+        hl__live_app_pong(ctx, c);
+        return 0;
+    case HL_MSGK_PING: {
+        char reply[128];
+        int r = c->profile->app_pong((const char *)p, n, reply, sizeof reply);
+        if (r > 0 && hl__wsp_send(&c->ws, HL__OP_TEXT, (const unsigned char *)reply, (size_t)r, 1, 0) == HL_OK)
+            c->last_tx = now;
+        return 0;
+    }
+    case HL_MSGK_ERROR:
+        s = info.sub ? hl__sub_by_content(ctx, c, info.sub, info.sub_len) : NULL;
+        if (s && s->state != HL_SUB_ACTIVE) {
+            char detail[160];
+            hl__fmt(detail, sizeof detail, "%.*s", (int)HL__MIN(info.text_len, (size_t)150), info.text);
+            hl__log(ctx, HL_LOG_WARN, c->id, "subscription %.80s failed: %s", s->json, detail);
+            hl__sub_set_state(ctx, c, s, HL_SUB_FAILED, detail);
+            return 0;
+        }
+        hl__log(ctx, HL_LOG_WARN, c->id, "server error: %.*s", (int)HL__MIN(info.text_len, (size_t)150), info.text);
+        break; /* not about one subscription: the user sees it as a message */
+    default:
+        break;
+    }
+    {
+        hl_event ev;
+        hl__event_init(&ev, HL_EV_MESSAGE);
+        ev.data = p;
+        ev.len = n;
+        ev.is_text = 1;
+        hl__emit(ctx, c, &ev);
+    }
+    return 0;
+}
+
+/* Report subscriptions silent for longer than their stale_after_ms on an open connection;
+   returns when the next check is due (0: none). */
+static uint64_t hl__subs_stale_check(hl_ctx *ctx, hl__conn *c, uint64_t now)
+{
+    uint64_t next = 0;
+    int32_t i;
+    if (c->state != HL_STATE_OPEN) return 0;
+    for (i = c->sub_first; i >= 0 && !hl__gone(c); i = ctx->subs[i].next) {
+        hl__sub *s = &ctx->subs[i];
+        uint64_t since, due;
+        if (!s->stale_after_ms || s->state != HL_SUB_ACTIVE || s->stale_reported) continue;
+        since = HL__MAX(s->st.last_msg_ns, s->active_since);
+        due = since + (uint64_t)s->stale_after_ms * HL__NS_PER_MS;
+        if (now >= due) {
+            hl_event ev;
+            s->stale_reported = 1;
+            hl__event_init(&ev, HL_EV_STALE);
+            ev.sub = hl__sub_handle(s);
+            ev.stale_ms = (now - since) / HL__NS_PER_MS;
+            hl__emit(ctx, c, &ev);
+        } else if (!next || due < next) {
+            next = due;
+        }
+    }
+    return next;
+}
+
+/* ---- the calls ---- */
+
+HL_API int hl_ws_subscribe(hl_ctx *ctx, hl_ws ws, const hl_sub_desc *desc, hl_sub *out)
+{
+    hl__conn *c = hl__conn_get(ctx, ws);
+    hl__sub *s = NULL;
+    size_t n;
+    uint64_t canon;
+    char key[96];
+    int kl;
+    uint32_t i;
+    if (!c) return HL_E_BAD_HANDLE;
+    if (!desc || !desc->subscription || !out) return HL_E_INVALID;
+    out->id = 0;
+    if (!c->profile) {
+        hl__log(ctx, HL_LOG_ERROR, c->id, "hl_ws_subscribe needs a profile (hl_ws_desc.profile)");
+        return HL_E_STATE;
+    }
+    n = strlen(desc->subscription);
+    if (n >= HL__SUB_JSON_MAX || hl__json_canon_hash(desc->subscription, n, &canon) != HL_OK) {
+        hl__log(ctx, HL_LOG_ERROR, c->id, "subscription is not a flat JSON object under %u bytes: %.80s",
+                (unsigned)HL__SUB_JSON_MAX, desc->subscription);
+        return HL_E_INVALID;
+    }
+    kl = c->profile->sub_route(desc->subscription, n, key, sizeof key);
+    if (kl < 0) {
+        hl__log(ctx, HL_LOG_ERROR, c->id, "the %s profile cannot route %.80s", c->profile->name, desc->subscription);
+        return HL_E_INVALID;
+    }
+    for (i = (uint32_t)c->sub_first; (int32_t)i >= 0; i = (uint32_t)ctx->subs[i].next)
+        if (ctx->subs[i].canon == canon && !ctx->subs[i].unsub_pending) {
+            hl__log(ctx, HL_LOG_ERROR, c->id, "already subscribed: %.80s", desc->subscription);
+            return HL_E_INVALID;
+        }
+    if (c->venue >= 0 && ctx->venues[c->venue].max_subs && ctx->venues[c->venue].subs >= ctx->venues[c->venue].max_subs) {
+        hl__log(ctx, HL_LOG_ERROR, c->id, "the %s venue allows %u subscriptions (max_subscriptions_venue)",
+                c->profile->name, (unsigned)ctx->venues[c->venue].max_subs);
+        return HL_E_RATE_LIMITED;
+    }
+    for (i = 0; i < ctx->cfg.max_subscriptions; i++)
+        if (!ctx->subs[i].id) {
+            s = &ctx->subs[i];
+            break;
+        }
+    if (!s) {
+        hl__log(ctx, HL_LOG_ERROR, c->id, "no free subscription slot: raise max_subscriptions (%u)",
+                (unsigned)ctx->cfg.max_subscriptions);
+        return HL_E_POOL_EMPTY;
+    }
+    {
+        uint32_t gen = (s->gen + 1) & 0xFFFFu;
+        HL_MEMSET(s, 0, sizeof *s);
+        s->gen = gen ? gen : 1;
+    }
+    s->id = s->gen << 16 | (i + 1);
+    s->conn = (int32_t)(c - ctx->conns);
+    s->next = -1;
+    s->state = HL_SUB_PENDING;
+    s->st.state = HL_SUB_PENDING;
+    s->canon = canon;
+    s->route = hl__fnv1a(HL__FNV_INIT, key, (size_t)kl);
+    HL_MEMCPY(s->json, desc->subscription, n + 1);
+    s->json_len = n;
+    s->on_message = desc->on_message;
+    s->user = desc->user;
+    s->queue_len = desc->queue_len ? desc->queue_len : 16;
+    s->overflow = desc->overflow;
+    s->stale_after_ms = desc->stale_after_ms;
+    s->q_head = s->q_tail = -1;
+    if (c->sub_last >= 0) ctx->subs[c->sub_last].next = (int32_t)i;
+    else c->sub_first = (int32_t)i;
+    c->sub_last = (int32_t)i;
+    hl__route_insert(ctx, (int32_t)i);
+    if (c->venue >= 0) ctx->venues[c->venue].subs++;
+    c->kick = 1;
+    out->id = s->id;
+    return HL_OK;
+}
+
+HL_API int hl_ws_unsubscribe(hl_ctx *ctx, hl_sub sub)
+{
+    hl__sub *s = hl__sub_get(ctx, sub);
+    hl__conn *c;
+    if (!s) return HL_E_BAD_HANDLE;
+    c = &ctx->conns[s->conn];
+    hl__route_remove(ctx, (int32_t)(s - ctx->subs)); /* nothing reaches it from now on */
+    s->state = s->st.state = HL_SUB_REMOVED;
+    if (c->state == HL_STATE_OPEN && s->sent) {
+        s->unsub_pending = 1; /* freed once its unsubscribe message is out */
+        while (s->q_head >= 0) hl__queue_pop(ctx, s);
+        c->kick = 1;
+    } else {
+        s->unsub_pending = 1;
+        hl__sub_free(ctx, s);
+    }
+    return HL_OK;
+}
+
+HL_API int hl_sub_pull(hl_ctx *ctx, hl_sub sub, void *buf, size_t cap, size_t *len, hl_msg *info)
+{
+    hl__sub *s = hl__sub_get(ctx, sub);
+    hl__qslot *q;
+    hl__conn *c;
+    if (!s) return HL_E_BAD_HANDLE;
+    if (!buf && cap) return HL_E_INVALID;
+    if (s->q_head < 0) return 0;
+    q = &ctx->qslots[s->q_head];
+    if (len) *len = q->len;
+    if (q->len > cap) return HL_E_MSG_TOO_BIG;
+    HL_MEMCPY(buf, hl__qdata(ctx, s->q_head), q->len);
+    c = &ctx->conns[s->conn];
+    if (info) {
+        info->data = (const unsigned char *)buf;
+        info->len = q->len;
+        info->is_snapshot = q->is_snapshot;
+        info->recv_ns = q->recv_ns;
+        info->ws = hl__conn_handle(c);
+        info->sub = sub;
+        info->user = s->user;
+    }
+    hl__queue_pop(ctx, s);
+    if (c->held_by_queue) { /* room again: let the held message in */
+        c->held_by_queue = 0;
+        c->kick = 1;
+    }
+    return 1;
+}
+
+HL_API int hl_sub_stats_get(hl_ctx *ctx, hl_sub sub, hl_sub_stats *out)
+{
+    hl__sub *s = hl__sub_get(ctx, sub);
+    if (!s || !out) return s ? HL_E_INVALID : HL_E_BAD_HANDLE;
+    *out = s->st;
+    return HL_OK;
+}
+
+HL_API int hl_msg_tokens(hl_ctx *ctx, const hl_msg *msg, const hl_json_tok **toks)
+{
+    jsmn_parser jp;
+    int n;
+    if (!ctx || !msg || !toks) return HL_E_INVALID;
+    if (ctx->tok_msg != msg->data) {
+        jsmn_init(&jp);
+        n = jsmn_parse(&jp, (const char *)msg->data, msg->len, ctx->toks, ctx->cfg.json_max_tokens);
+        if (n < 0) return n == JSMN_ERROR_NOMEM ? HL_E_MSG_TOO_BIG : HL_E_INVALID;
+        ctx->tok_msg = msg->data;
+        ctx->tok_n = n;
+    }
+    *toks = (const hl_json_tok *)(const void *)ctx->toks;
+    return ctx->tok_n;
+}
+
+/* hl_json_tok must be jsmntok_t with parent links, field for field. */
+typedef char hl__tok_layout_check[(sizeof(hl_json_tok) == sizeof(jsmntok_t) &&
+                                   offsetof(hl_json_tok, parent) == offsetof(jsmntok_t, parent)) ? 1 : -1];
+/* ==== end subs.c ==== */
+/* ==== begin liveness.c ==== */
+/* Liveness at two levels. RFC 6455 pings carry the send time, so their pong gives the round
+   trip; the profile's application ping goes out when either direction has been quiet for its
+   interval (the venue may close a connection idle in either sense). A missing pong, or a
+   receive silence longer than silence_timeout_ms, fails the connection so it reconnects. A
+   connection that stays open for backoff.healthy_ms resets the attempt count and counts as a
+   success for the breaker. */
+
+static void hl__rtt_sample(hl_ws_stats *st, uint64_t rtt)
+{
+    st->rtt_last_ns = rtt;
+    if (!st->rtt_count || rtt < st->rtt_min_ns) st->rtt_min_ns = rtt;
+    if (rtt > st->rtt_max_ns) st->rtt_max_ns = rtt;
+    st->rtt_sum_ns += rtt;
+    st->rtt_count++;
+}
+
+static void hl__live_open(hl_ctx *ctx, hl__conn *c, uint64_t now)
+{
+    (void)ctx;
+    c->last_rx = c->last_tx = now;
+    c->ping_sent_at = c->app_ping_sent_at = 0;
+    c->next_ping = c->ping_ms ? now + (uint64_t)c->ping_ms * HL__NS_PER_MS : 0;
+}
+
+/* A pong: when it answers our timed ping, *rtt gets the round trip. Returns 1 then. */
+static int hl__live_pong(hl_ctx *ctx, hl__conn *c, const unsigned char *p, size_t n, uint64_t *rtt)
+{
+    uint64_t sent = 0;
+    size_t i;
+    *rtt = 0;
+    if (!c->ping_sent_at || n != 8) return 0;
+    for (i = 0; i < 8; i++) sent = sent << 8 | p[i];
+    if (sent != c->ping_sent_at) return 0;
+    *rtt = hl__now(ctx) - sent;
+    hl__rtt_sample(&c->ws.stats, *rtt);
+    c->ping_sent_at = 0;
+    return 1;
+}
+
+static void hl__live_app_pong(hl_ctx *ctx, hl__conn *c)
+{
+    if (!c->app_ping_sent_at) return;
+    hl__rtt_sample(&c->ws.stats, hl__now(ctx) - c->app_ping_sent_at);
+    c->app_ping_sent_at = 0;
+}
+
+#define HL__SOONER(next, t) do { if ((t) && (!(next) || (t) < (next))) (next) = (t); } while (0)
+
+/* Run the timers of an open connection; returns the next time one is due (0: none). */
+static uint64_t hl__live_step(hl_ctx *ctx, hl__conn *c, uint64_t now)
+{
+    uint64_t next = 0, due, pong = (uint64_t)c->pong_timeout_ms * HL__NS_PER_MS;
+    if (c->state != HL_STATE_OPEN || c->ws.close_sent) return 0;
+    if (c->healthy_at > 1) {
+        if (now >= c->healthy_at) {
+            c->healthy_at = 0;
+            c->attempt = 0;
+            hl__breaker_record(&c->breaker, &c->bcfg, now, 1);
+        } else {
+            HL__SOONER(next, c->healthy_at);
+        }
+    }
+    if (c->silence_ms) {
+        due = c->last_rx + (uint64_t)c->silence_ms * HL__NS_PER_MS;
+        if (now >= due) {
+            hl__conn_fail(ctx, c, HL_E_SILENCE, 0, "nothing received for %u ms (silence_timeout_ms)",
+                          (unsigned)c->silence_ms);
+            return 0;
+        }
+        HL__SOONER(next, due);
+    }
+    if (c->ping_sent_at) {
+        due = c->ping_sent_at + pong;
+        if (now >= due) {
+            hl__conn_fail(ctx, c, HL_E_PONG_TIMEOUT, 0, "no pong within %u ms (pong_timeout_ms)",
+                          (unsigned)c->pong_timeout_ms);
+            return 0;
+        }
+        HL__SOONER(next, due);
+    }
+    if (c->ping_ms) {
+        if (now >= c->next_ping) {
+            unsigned char stamp[8];
+            int i;
+            for (i = 0; i < 8; i++) stamp[i] = (unsigned char)(now >> (56 - 8 * i));
+            if (!c->ping_sent_at && hl__wsp_ping(&c->ws, stamp, 8) == HL_OK) {
+                c->ping_sent_at = now;
+                HL__SOONER(next, now + pong);
+            }
+            c->next_ping = now + (uint64_t)c->ping_ms * HL__NS_PER_MS;
+        }
+        HL__SOONER(next, c->next_ping);
+    }
+    if (c->app_ping_ms && c->profile) {
+        if (c->app_ping_sent_at) {
+            due = c->app_ping_sent_at + pong;
+            if (now >= due) {
+                hl__conn_fail(ctx, c, HL_E_PONG_TIMEOUT, 0, "no answer to the %s ping within %u ms (pong_timeout_ms)",
+                              c->profile->name, (unsigned)c->pong_timeout_ms);
+                return 0;
+            }
+            HL__SOONER(next, due);
+        } else {
+            due = HL__MIN(c->last_tx, c->last_rx) + (uint64_t)c->app_ping_ms * HL__NS_PER_MS;
+            if (now >= due) {
+                char msg[64];
+                int n = c->profile->app_ping(msg, sizeof msg);
+                uint64_t wait = hl__venue_take(ctx, c, now);
+                if (wait) {
+                    HL__SOONER(next, now + wait);
+                } else if (n > 0 && hl__wsp_send(&c->ws, HL__OP_TEXT, (const unsigned char *)msg, (size_t)n, 1, 0) == HL_OK) {
+                    c->app_ping_sent_at = c->last_tx = now;
+                    HL__SOONER(next, now + pong);
+                }
+            } else {
+                HL__SOONER(next, due);
+            }
+        }
+    }
+    return next;
+}
+/* ==== end liveness.c ==== */
+/* ==== begin poll.c ==== */
+/* The poll loop: one turn of each connection (readiness, then timers), the descriptor list and
+   the next deadline for foreign loops, and hl_poll on top of them. */
+
+/* Work that waits for no socket: a new connection, a stop, a pending error, a replay, or
+   plaintext BearSSL already decrypted. */
+static int hl__conn_ready_now(const hl__conn *c)
+{
+    if (c->state == HL_STATE_IDLE || c->stop || c->io_error || c->kick) return 1;
+#if HL_ENABLE_TLS
+    if (c->tls && !c->held_by_queue && c->fd != HL_INVALID_SOCKET && c->state >= HL_STATE_UPGRADING &&
+        (br_ssl_engine_current_state(&c->t->cc.eng) & BR_SSL_RECVAPP))
+        return 1;
+#endif
+    return 0;
+}
+
+/* One turn of a connection: readiness in revents, then due timers. Sets c->wake. */
+static void hl__conn_step(hl_ctx *ctx, hl__conn *c, unsigned revents, uint64_t now)
+{
+    uint64_t next = 0, t;
+    c->wake = 0;
     if (c->stop) {
         hl__set_error(c, HL_E_CLOSED, 0, c->stop == 2 ? "closed by hl_ws_close before the connection opened"
                                                       : "aborted by hl_ws_abort");
         hl__conn_finish(ctx, c);
         return;
     }
+    if (c->state == HL_STATE_IDLE || (c->state == HL_STATE_BACKOFF && now >= c->deadline)) {
+        hl__conn_try_start(ctx, c, now);
+        return;
+    }
+    if (c->state == HL_STATE_BACKOFF) return;
     if (c->state == HL_STATE_CONNECTING) {
         if (revents & (HL_POLLOUT | HL_POLLERR | HL_POLLIN)) {
-            int e = hl__sys_connect_result(c->fd);
+            int e = hl__net_connect_result(c->tp, c->fd);
             if (e == 0) {
                 hl__tcp_connected(ctx, c);
             } else {
-                hl__sys_close(c->fd);
+                hl__net_close(c->tp, c->fd);
                 c->fd = HL_INVALID_SOCKET;
                 hl__connect_next(ctx, c, hl__connect_errno_result(e), e);
                 return;
             }
         } else if (c->deadline && now >= c->deadline) {
-            hl__sys_close(c->fd);
+            hl__net_close(c->tp, c->fd);
             c->fd = HL_INVALID_SOCKET;
             hl__connect_next(ctx, c, HL_E_CONNECT_TIMEOUT, 0);
             return;
         } else {
             return;
         }
-        if (c->id == 0) return;
+        if (hl__gone(c)) return;
     }
 #if HL_ENABLE_TLS
     if (c->state == HL_STATE_TLS_HANDSHAKE) {
         if (revents) hl__tls_step(ctx, c);
-        if (c->id && c->state == HL_STATE_TLS_HANDSHAKE && c->deadline && now >= c->deadline)
+        if (!hl__gone(c) && c->state == HL_STATE_TLS_HANDSHAKE && c->deadline && now >= c->deadline)
             hl__conn_fail(ctx, c, HL_E_HANDSHAKE_TIMEOUT, 0, "TLS handshake not done within %u ms (handshake_timeout_ms)",
                           (unsigned)ctx->cfg.handshake_timeout_ms);
-        if (c->id == 0 || c->state == HL_STATE_TLS_HANDSHAKE) return;
+        if (hl__gone(c) || c->state == HL_STATE_TLS_HANDSHAKE) return;
     }
 #endif
     if (c->io_error) {
         hl__io_fail(ctx, c, c->io_error, "send");
         return;
     }
-    if (revents & (HL_POLLIN | HL_POLLERR)) {
-        hl__conn_read(ctx, c);
-        if (c->id == 0) return;
+    if ((revents & (HL_POLLIN | HL_POLLERR)) || hl__conn_ready_now(c)) {
+        c->kick = 0;
+        if (!c->held_by_queue) hl__conn_read(ctx, c);
+        if (hl__gone(c)) return;
     }
+    t = hl__live_step(ctx, c, now);
+    if (hl__gone(c)) return;
+    HL__SOONER(next, t);
+    t = hl__subs_pump(ctx, c, now);
+    HL__SOONER(next, t);
+    t = hl__subs_stale_check(ctx, c, now);
+    if (hl__gone(c)) return;
+    HL__SOONER(next, t);
     if (hl__wsp_tx_pending(&c->ws)) {
         int e = hl__conn_flush(c);
         if (e) {
@@ -3485,18 +5416,20 @@ static void hl__conn_step(hl_ctx *ctx, hl__conn *c, unsigned revents, uint64_t n
         if (c->state == HL_STATE_UPGRADING) {
             hl__conn_fail(ctx, c, HL_E_HANDSHAKE_TIMEOUT, 0, "no upgrade response within %u ms (handshake_timeout_ms)",
                           (unsigned)ctx->cfg.handshake_timeout_ms);
-        } else if (c->state == HL_STATE_CLOSING) {
+            return;
+        }
+        if (c->state == HL_STATE_CLOSING) {
             if ((!c->ws.close_recv || !c->ws.close_sent) && !c->err.result) {
                 hl__set_error(c, HL_E_CLOSE_TIMEOUT, 0, "closing handshake not finished within %u ms (close_timeout_ms)",
                               (unsigned)ctx->cfg.close_timeout_ms);
                 hl__emit_error(ctx, c, NULL, 0);
             }
             hl__conn_finish(ctx, c);
+            return;
         }
     }
+    c->wake = next;
 }
-
-/* ---- the poll loop ---- */
 
 HL_API int hl_pollfds(hl_ctx *ctx, hl_pollfd *fds, int max)
 {
@@ -3508,12 +5441,12 @@ HL_API int hl_pollfds(hl_ctx *ctx, hl_pollfd *fds, int max)
         if (!c->id || c->fd == HL_INVALID_SOCKET) continue;
         if (n < max) {
             int want_out = hl__wsp_tx_used(&c->ws) != 0;
+            unsigned in = c->held_by_queue ? 0u : HL_POLLIN;
 #if HL_ENABLE_TLS
             if (c->tls) want_out = (want_out && c->state != HL_STATE_TLS_HANDSHAKE) || hl__tls_wants_write(c->t);
 #endif
             fds[n].fd = c->fd;
-            fds[n].events = c->state == HL_STATE_CONNECTING ? HL_POLLOUT
-                                                            : HL_POLLIN | (want_out ? HL_POLLOUT : 0u);
+            fds[n].events = c->state == HL_STATE_CONNECTING ? HL_POLLOUT : in | (want_out ? HL_POLLOUT : 0u);
             fds[n].revents = 0;
         }
         n++;
@@ -3530,8 +5463,9 @@ HL_API int hl_next_timeout(hl_ctx *ctx)
     for (i = 0; i < ctx->cfg.max_connections; i++) {
         hl__conn *c = &ctx->conns[i];
         if (!c->id) continue;
-        if (c->state == HL_STATE_IDLE || c->stop || c->io_error) return 0;
-        if (c->deadline && (!best || c->deadline < best)) best = c->deadline;
+        if (hl__conn_ready_now(c)) return 0;
+        HL__SOONER(best, c->deadline);
+        HL__SOONER(best, c->wake);
     }
     if (!best) return -1;
     if (best <= now) return 0;
@@ -3581,14 +5515,16 @@ HL_API void hl_ctx_shutdown(hl_ctx *ctx)
     if (!ctx) return;
     for (i = 0; i < ctx->cfg.max_connections; i++) {
         hl__conn *c = &ctx->conns[i];
-        if (c->fd != HL_INVALID_SOCKET) hl__sys_close(c->fd);
+        if (c->fd != HL_INVALID_SOCKET) hl__net_close(c->tp, c->fd);
         c->fd = HL_INVALID_SOCKET;
         c->id = 0;
     }
     hl__sys_cleanup();
 }
-
-/* ---- the WebSocket calls ---- */
+/* ==== end poll.c ==== */
+/* ==== begin ws_api.c ==== */
+/* The public WebSocket calls. They only change state and queue bytes; the work happens in
+   hl_poll, except that a send made outside hl_poll is written to the socket at once. */
 
 #if HL_ENABLE_TLS
 /* Trust anchors are parsed on the first wss:// connect (reading the bundle takes tens of ms). */
@@ -3621,7 +5557,7 @@ HL_API int hl_ctx_stats_get(hl_ctx *ctx, hl_ctx_stats *out)
     *out = ctx->stats;
 #if HL_ENABLE_TLS
     out->tls_anchors = (uint32_t)ctx->anchors.count;
-    out->tls_anchor_bytes = ctx->cfg.tls_anchors ? 0 : ctx->anchors.bytes_used;
+    out->tls_anchor_bytes = ctx->cfg.tls_anchors ? 0 : ctx->anchors.bytes_used + ctx->anchors.count * sizeof(br_x509_trust_anchor);
 #endif
     return HL_OK;
 }
@@ -3695,6 +5631,28 @@ HL_API int hl_ws_connect(hl_ctx *ctx, const hl_ws_desc *desc, hl_ws *out)
     if (c->npins) HL_MEMCPY(c->pins, desc->tls_pins, 32 * (size_t)c->npins);
     HL_MEMSET(&c->err, 0, sizeof c->err);
     hl__wsp_reset(&c->ws);
+    HL_MEMSET(&c->ws.stats, 0, sizeof c->ws.stats);
+    c->reconnect = desc->reconnect != 0;
+    hl__backoff_resolve(&desc->backoff, &c->backoff);
+    hl__breaker_config_resolve(&desc->breaker, &c->bcfg);
+    HL_MEMSET(&c->breaker, 0, sizeof c->breaker);
+    c->attempt = 0;
+    c->retry_after_ns = 0;
+    c->healthy_at = 0;
+    c->profile = desc->profile;
+    c->venue = desc->profile ? hl__venue_of(ctx, desc->profile) : -1;
+    c->ping_ms = desc->ping_interval_ms;
+    c->pong_timeout_ms = desc->pong_timeout_ms ? desc->pong_timeout_ms : 10000;
+    c->app_ping_ms = desc->app_ping_ms ? desc->app_ping_ms : (desc->profile ? desc->profile->app_ping_ms : 0);
+    if (c->app_ping_ms == HL_UNLIMITED) c->app_ping_ms = 0;
+    c->silence_ms = desc->silence_timeout_ms;
+    c->ping_sent_at = c->app_ping_sent_at = 0;
+    c->sub_first = c->sub_last = -1;
+    c->held_by_queue = 0;
+    c->kick = 0;
+    c->wake = 0;
+    c->batch_events = desc->batch_events != 0;
+    c->in_batch = 0;
     out->id = c->id;
     return HL_OK;
 }
@@ -3718,23 +5676,39 @@ static hl__conn *hl__conn_open(hl_ctx *ctx, hl_ws ws, int *rc)
     return *rc == HL_OK ? c : NULL;
 }
 
-HL_API int hl_ws_send(hl_ctx *ctx, hl_ws ws, hl_msg_type type, const void *data, size_t len)
+/* The venue's outbound budget: a message that would break it is refused, never delayed. */
+static int hl__send_budget(hl_ctx *ctx, hl__conn *c)
+{
+    if (c->venue < 0 || c->ws.send_op) return HL_OK; /* a fragmented message counts once */
+    if (hl__venue_take(ctx, c, hl__now(ctx))) {
+        hl__log(ctx, HL_LOG_WARN, c->id, "outbound budget of the %s venue spent (ws_msgs_per_minute)", c->profile->name);
+        return HL_E_RATE_LIMITED;
+    }
+    return HL_OK;
+}
+
+static int hl__send_common(hl_ctx *ctx, hl_ws ws, hl_msg_type type, const void *data, size_t len, int fin, int frag)
 {
     int rc;
     hl__conn *c = hl__conn_open(ctx, ws, &rc);
     if (!c) return rc;
     if (!data && len) return HL_E_INVALID;
-    return hl__after_queue(ctx, c, hl__wsp_send(&c->ws, (int)type, (const unsigned char *)data, len, 1, 0));
+    rc = hl__send_budget(ctx, c);
+    if (rc != HL_OK) return rc;
+    rc = hl__wsp_send(&c->ws, (int)type, (const unsigned char *)data, len, fin, frag);
+    if (rc == HL_OK) c->last_tx = hl__now(ctx);
+    return hl__after_queue(ctx, c, rc);
+}
+
+HL_API int hl_ws_send(hl_ctx *ctx, hl_ws ws, hl_msg_type type, const void *data, size_t len)
+{
+    return hl__send_common(ctx, ws, type, data, len, 1, 0);
 }
 
 HL_API int hl_ws_send_fragment(hl_ctx *ctx, hl_ws ws, hl_msg_type type, const void *data,
                                size_t len, int final)
 {
-    int rc;
-    hl__conn *c = hl__conn_open(ctx, ws, &rc);
-    if (!c) return rc;
-    if (!data && len) return HL_E_INVALID;
-    return hl__after_queue(ctx, c, hl__wsp_send(&c->ws, (int)type, (const unsigned char *)data, len, final != 0, 1));
+    return hl__send_common(ctx, ws, type, data, len, final != 0, 1);
 }
 
 HL_API int hl_ws_ping(hl_ctx *ctx, hl_ws ws, const void *data, size_t len)
@@ -3776,6 +5750,14 @@ HL_API int hl_ws_abort(hl_ctx *ctx, hl_ws ws)
     return HL_OK;
 }
 
+HL_API int hl_ws_set_reconnect(hl_ctx *ctx, hl_ws ws, int on)
+{
+    hl__conn *c = hl__conn_get(ctx, ws);
+    if (!c) return HL_E_BAD_HANDLE;
+    c->reconnect = on != 0;
+    return HL_OK;
+}
+
 HL_API hl_state hl_ws_state(hl_ctx *ctx, hl_ws ws)
 {
     hl__conn *c = hl__conn_get(ctx, ws);
@@ -3797,6 +5779,9 @@ HL_API int hl_ws_stats_get(hl_ctx *ctx, hl_ws ws, hl_ws_stats *out)
     if (!c || !out) return c ? HL_E_INVALID : HL_E_BAD_HANDLE;
     *out = c->ws.stats;
     out->send_queue_bytes = hl__wsp_tx_used(&c->ws);
+    out->breaker = c->breaker.state;
+    out->breaker_opens = c->breaker.opens;
+    if (out->opened_at_ns) out->connected_ns += hl__now(ctx) - out->opened_at_ns;
     return HL_OK;
 }
 
@@ -3807,7 +5792,133 @@ HL_API int hl_ws_last_error(hl_ctx *ctx, hl_ws ws, hl_error_info *out)
     *out = c->err;
     return HL_OK;
 }
-/* ==== end driver.c ==== */
+/* ==== end ws_api.c ==== */
+/* ==== begin stats_json.c ==== */
+/* The context's statistics as one JSON document, for a metrics endpoint or a log line. Written
+   straight into the caller's buffer; nothing of it is kept. */
+
+typedef struct hl__jw {
+    char *p;
+    size_t cap, len;
+    int over;
+} hl__jw;
+
+static void hl__jw_put(hl__jw *w, const char *fmt, ...)
+{
+    va_list ap;
+    int n;
+    if (w->over) return;
+    va_start(ap, fmt);
+    n = vsnprintf(w->p + w->len, w->cap - w->len, fmt, ap);
+    va_end(ap);
+    if (n < 0 || (size_t)n >= w->cap - w->len) w->over = 1;
+    else w->len += (size_t)n;
+}
+
+/* A JSON string of s (escaping quotes, backslashes and control bytes). */
+static void hl__jw_str(hl__jw *w, const char *s)
+{
+    hl__jw_put(w, "\"");
+    for (; *s && !w->over; s++) {
+        unsigned char ch = (unsigned char)*s;
+        if (ch == '"' || ch == '\\') hl__jw_put(w, "\\%c", ch);
+        else if (ch < 0x20) hl__jw_put(w, "\\u%04x", ch);
+        else hl__jw_put(w, "%c", ch);
+    }
+    hl__jw_put(w, "\"");
+}
+
+static void hl__jw_sub(hl__jw *w, const hl__sub *s, uint64_t now)
+{
+    static const char *const states[] = {"", "pending", "active", "failed", "removed"};
+    hl__jw_put(w, "{\"subscription\":");
+    hl__jw_str(w, s->json);
+    hl__jw_put(w, ",\"state\":\"%s\",\"msgs\":%llu,\"bytes\":%llu,\"drops\":%llu,\"conflated\":%llu,"
+                  "\"queued\":%u,\"queue_peak\":%u,\"last_msg_age_ms\":%lld,\"awaiting_snapshot\":%s}",
+               states[s->state <= HL_SUB_REMOVED ? s->state : 0], (unsigned long long)s->st.msgs,
+               (unsigned long long)s->st.bytes, (unsigned long long)s->st.drops,
+               (unsigned long long)s->st.conflated, (unsigned)s->st.queued, (unsigned)s->st.queue_peak,
+               s->st.last_msg_ns ? (long long)((now - s->st.last_msg_ns) / HL__NS_PER_MS) : -1LL,
+               s->st.awaiting_snapshot ? "true" : "false");
+}
+
+static void hl__jw_conn(hl_ctx *ctx, hl__jw *w, hl__conn *c, uint64_t now)
+{
+    static const char *const bstates[] = {"closed", "open", "half_open"};
+    hl_ws_stats st;
+    int32_t i;
+    int first = 1;
+    hl_ws_stats_get(ctx, hl__conn_handle(c), &st);
+    hl__jw_put(w, "{\"id\":%u,\"url\":", (unsigned)c->id);
+    hl__jw_put(w, "\"%s://%s%s%s:%u%s\"", c->tls ? "wss" : "ws", c->url.is_ipv6 ? "[" : "", c->url.host,
+               c->url.is_ipv6 ? "]" : "", (unsigned)c->url.port, "");
+    hl__jw_put(w, ",\"state\":\"%s\",\"profile\":", hl_state_str(c->state));
+    hl__jw_str(w, c->profile ? c->profile->name : "generic");
+    hl__jw_put(w, ",\"connects\":%llu,\"attempts\":%llu,\"reconnects\":%llu,\"disconnects\":%llu,"
+                  "\"success_rate\":%.3f,\"uptime_ms\":%llu,\"connected_ms\":%llu,",
+               (unsigned long long)st.connects, (unsigned long long)st.attempts, (unsigned long long)st.reconnects,
+               (unsigned long long)st.disconnects, st.attempts ? (double)st.connects / (double)st.attempts : 0.0,
+               st.opened_at_ns ? (unsigned long long)((now - st.opened_at_ns) / HL__NS_PER_MS) : 0ULL,
+               (unsigned long long)(st.connected_ns / HL__NS_PER_MS));
+    hl__jw_put(w, "\"last_disconnect_ago_ms\":%lld,\"last_disconnect_reason\":\"%s\",",
+               st.last_disconnect_ns ? (long long)((now - st.last_disconnect_ns) / HL__NS_PER_MS) : -1LL,
+               st.last_disconnect_ns ? hl_result_name(st.last_disconnect_result) : "");
+    hl__jw_put(w, "\"msgs_in\":%llu,\"bytes_in\":%llu,\"msgs_out\":%llu,\"bytes_out\":%llu,"
+                  "\"last_msg_age_ms\":%lld,\"pings_in\":%llu,\"pongs_in\":%llu,\"pings_out\":%llu,"
+                  "\"pongs_coalesced\":%llu,\"send_queue_bytes\":%llu,\"send_queue_peak\":%llu,",
+               (unsigned long long)st.msgs_in, (unsigned long long)st.bytes_in, (unsigned long long)st.msgs_out,
+               (unsigned long long)st.bytes_out,
+               st.last_msg_ns ? (long long)((now - st.last_msg_ns) / HL__NS_PER_MS) : -1LL,
+               (unsigned long long)st.pings_in, (unsigned long long)st.pongs_in, (unsigned long long)st.pings_out,
+               (unsigned long long)st.pongs_coalesced, (unsigned long long)st.send_queue_bytes,
+               (unsigned long long)st.send_queue_peak);
+    hl__jw_put(w, "\"rtt_us\":{\"last\":%.1f,\"min\":%.1f,\"mean\":%.1f,\"max\":%.1f,\"samples\":%llu},",
+               st.rtt_last_ns / 1e3, st.rtt_min_ns / 1e3, st.rtt_count ? (double)st.rtt_sum_ns / (double)st.rtt_count / 1e3 : 0.0,
+               st.rtt_max_ns / 1e3, (unsigned long long)st.rtt_count);
+    hl__jw_put(w, "\"breaker\":\"%s\",\"breaker_opens\":%llu,\"subscriptions\":[",
+               bstates[st.breaker <= HL_BREAKER_HALF_OPEN ? st.breaker : 0], (unsigned long long)st.breaker_opens);
+    for (i = c->sub_first; i >= 0; i = ctx->subs[i].next) {
+        if (ctx->subs[i].unsub_pending) continue;
+        if (!first) hl__jw_put(w, ",");
+        first = 0;
+        hl__jw_sub(w, &ctx->subs[i], now);
+    }
+    hl__jw_put(w, "]}");
+}
+
+HL_API int hl_stats_json(hl_ctx *ctx, char *buf, size_t cap)
+{
+    hl__jw w;
+    uint32_t i;
+    int first = 1;
+    uint64_t now;
+    hl_ctx_stats cs;
+    if (!ctx || !buf || cap == 0) return HL_E_INVALID;
+    now = hl__now(ctx);
+    w.p = buf;
+    w.cap = cap;
+    w.len = 0;
+    w.over = 0;
+    buf[0] = '\0';
+    hl_ctx_stats_get(ctx, &cs);
+    hl__jw_put(&w, "{\"version\":\"%s\",\"tls_handshakes_full\":%llu,\"tls_handshakes_resumed\":%llu,"
+                   "\"tls_anchors\":%u,\"connections\":[",
+               HL_NET_VERSION, (unsigned long long)cs.tls_handshakes_full,
+               (unsigned long long)cs.tls_handshakes_resumed, (unsigned)cs.tls_anchors);
+    for (i = 0; i < ctx->cfg.max_connections; i++) {
+        if (!ctx->conns[i].id) continue;
+        if (!first) hl__jw_put(&w, ",");
+        first = 0;
+        hl__jw_conn(ctx, &w, &ctx->conns[i], now);
+    }
+    hl__jw_put(&w, "]}");
+    if (w.over) {
+        buf[0] = '\0';
+        return HL_E_QUEUE_FULL;
+    }
+    return (int)w.len;
+}
+/* ==== end stats_json.c ==== */
 /* ==== begin impl_end.c ==== */
 #endif /* HL_NET_IMPLEMENTATION */
 /* ==== end impl_end.c ==== */

@@ -62,6 +62,9 @@ typedef enum hl_result {
     HL_E_CONNECT_TIMEOUT = -20,
     HL_E_HANDSHAKE_TIMEOUT = -21,
     HL_E_CLOSE_TIMEOUT = -22,   /* the peer did not finish the closing handshake in time */
+    HL_E_PONG_TIMEOUT = -23,    /* a ping (RFC 6455 or the profile's) got no answer in time */
+    HL_E_SILENCE = -24,         /* nothing received within silence_timeout_ms */
+    HL_E_REQUEST_TIMEOUT = -25, /* an HTTP request's time to first byte or total time ran out */
     /* network */
     HL_E_DNS = -30,             /* the host name did not resolve */
     HL_E_CONNECT_REFUSED = -31,
@@ -104,6 +107,61 @@ typedef struct hl_addr {
     uint32_t len;
 } hl_addr;
 
+/* A transport replaces the OS sockets: an embedded host's own TCP stack (lwIP), or an in-memory
+   one for deterministic tests. Handles are whatever the transport likes; they appear in
+   hl_pollfd.fd, and the caller reports their readiness to hl_process (hl_poll would hand them
+   to poll(), so drive a custom transport with hl_pollfds, hl_next_timeout and hl_process).
+   err values are the platform's errno codes (ECONNREFUSED, ECONNRESET, ...). */
+#define HL_IO_AGAIN (-1) /* send/recv: would block */
+#define HL_IO_ERROR (-2) /* connect/send/recv failed; *err says why */
+typedef struct hl_transport {
+    /* 0 connected, 1 in progress (writable readiness tells when), or HL_IO_ERROR */
+    int (*connect)(void *user, const hl_addr *addr, hl_socket *out, int *err);
+    int (*connect_result)(void *user, hl_socket s); /* after readiness: 0 or the error */
+    long (*send)(void *user, hl_socket s, const void *p, size_t n, int *err);
+    long (*recv)(void *user, hl_socket s, void *p, size_t n, int *err); /* 0: end of stream */
+    void (*close)(void *user, hl_socket s);
+    void *user;
+} hl_transport;
+
+/* ---- resilience policies ------------------------------------------------------------------ */
+
+typedef enum hl_jitter {
+    HL_JITTER_DEFAULT = 0,   /* proportional */
+    HL_JITTER_PROPORTIONAL,  /* base +- jitter_pct percent */
+    HL_JITTER_FULL,          /* uniform in [0, base] */
+    HL_JITTER_NONE
+} hl_jitter;
+
+/* Exponential backoff with jitter; zero fields mean the defaults beside them. */
+typedef struct hl_backoff {
+    uint32_t initial_ms;      /* 1000: delay before the first retry */
+    uint32_t max_ms;          /* 30000: cap */
+    uint32_t multiplier_pct;  /* 200: each delay is the last one times 2 */
+    hl_jitter jitter;         /* proportional */
+    uint32_t jitter_pct;      /* 20: +-20 % for proportional jitter */
+    uint32_t max_attempts;    /* 0: retry for ever */
+    uint32_t healthy_ms;      /* 10000: connected this long resets the attempt count */
+} hl_backoff;
+
+typedef enum hl_breaker_state { HL_BREAKER_CLOSED = 0, HL_BREAKER_OPEN, HL_BREAKER_HALF_OPEN } hl_breaker_state;
+
+/* Circuit breaker: CLOSED -> OPEN after `failures` consecutive failures (or, with ratio_pct, that
+   share of failures among at least ratio_min_calls calls in ratio_window_ms) -> HALF_OPEN after
+   cooldown_ms -> one probe -> CLOSED on success, OPEN again on failure. */
+typedef struct hl_breaker_config {
+    uint32_t failures;        /* 5 */
+    uint32_t ratio_pct;       /* 0: off */
+    uint32_t ratio_window_ms; /* 60000 */
+    uint32_t ratio_min_calls; /* 10 */
+    uint32_t cooldown_ms;     /* 15000 */
+} hl_breaker_config;
+
+/* Would a retry help after this failure? The reconnect and HTTP retry logic ask this one
+   function. Certificate errors, bad URLs and 4xx refusals other than 408 and 429 do not retry;
+   network errors, timeouts, 5xx, 408 and 429 do. http_status 0 when there was none. */
+HL_API int hl_err_retryable(int result, int http_status);
+
 /* ---- callbacks in the configuration ------------------------------------------------------- */
 
 /* Monotonic time in nanoseconds. Default: CLOCK_MONOTONIC / QueryPerformanceCounter. */
@@ -141,6 +199,7 @@ typedef struct hl_config {
     hl_entropy_fn entropy;         /* OS random bytes (masking keys, Sec-WebSocket-Key) */
     hl_resolve_fn resolve;         /* name resolution */
     hl_log_fn log;                 /* NULL: silence */
+    const hl_transport *transport; /* NULL: the OS sockets */
     void *user;                    /* passed to clock, entropy, resolve, log and wall_clock */
 
     /* TLS (HL_ENABLE_TLS 1; ignored otherwise). Trust anchors are parsed into the context's
@@ -157,7 +216,21 @@ typedef struct hl_config {
                                         16469 the client asks for smaller records (RFC 6066) */
     int tls_insecure;              /* 1: accept ANY certificate. Lab use only; warns every connect */
     int64_t (*wall_clock)(void *user); /* Unix seconds for certificate dates; default time() */
+
+    /* Connections that stay up */
+    uint32_t connects_per_minute;  /* 30: new connections per minute, all connections together
+                                      (Hyperliquid allows 30 per IP); attempts wait, not fail */
+    uint32_t ws_msgs_per_minute;   /* 0: the profile's limit (Hyperliquid 2000), shared by all
+                                      connections; HL_UNLIMITED for none */
+    uint32_t max_subscriptions;    /* 64: subscription slots carved from the block */
+    uint32_t max_subscriptions_venue; /* 0: the profile's limit (Hyperliquid 1000); enforced
+                                         locally with HL_E_RATE_LIMITED */
+    uint32_t queue_slots;          /* 64: message slots shared by all pull queues */
+    uint32_t queue_slot_size;      /* 4096: largest message a pull queue keeps */
+    uint32_t json_max_tokens;      /* 2048: tokens hl_msg_tokens can give one message */
 } hl_config;
+
+#define HL_UNLIMITED 0xFFFFFFFFu
 
 /* Copy in into out with every zero field replaced by its default. in may be NULL. */
 HL_API void hl_config_resolve(const hl_config *in, hl_config *out);
@@ -210,19 +283,41 @@ typedef enum hl_state {
     HL_STATE_UPGRADING,
     HL_STATE_OPEN,
     HL_STATE_CLOSING,
-    HL_STATE_CLOSED
+    HL_STATE_CLOSED,
+    HL_STATE_BACKOFF   /* waiting to reconnect: event delay_ms says how long */
 } hl_state;
 
 HL_API const char *hl_state_str(hl_state state);
 
+typedef struct hl_sub {
+    uint32_t id;
+} hl_sub;
+
+typedef enum hl_sub_state {
+    HL_SUB_PENDING = 1, /* sent (or waiting to be sent), no ack yet */
+    HL_SUB_ACTIVE,      /* acknowledged */
+    HL_SUB_FAILED,      /* the server answered with an error; detail has its text */
+    HL_SUB_REMOVED      /* unsubscribed (final) */
+} hl_sub_state;
+
 typedef enum hl_event_type {
-    HL_EV_STATE = 1, /* state and prev_state; result says why when the change is a failure */
+    HL_EV_STATE = 1, /* state and prev_state; result says why when the change is a failure;
+                        entering BACKOFF, delay_ms and attempt say when the next try comes */
     HL_EV_OPEN,      /* the handshake succeeded; protocol is the chosen subprotocol or "" */
     HL_EV_MESSAGE,   /* a whole message: data/len, is_text */
     HL_EV_PONG,      /* a pong arrived: data/len is its payload */
     HL_EV_ERROR,     /* result and detail; for a refused handshake http_status and data/len
                         (the body, up to what the receive buffer held) */
-    HL_EV_CLOSE      /* close_code, reason, close_origin; the handle is dead after this */
+    HL_EV_CLOSE,     /* close_code, reason, close_origin; the handle is dead after this */
+    HL_EV_DISCONNECT,/* with reconnect on: the connection dropped (close_code, reason, result,
+                        detail) and a new attempt follows after delay_ms; the handle lives on */
+    HL_EV_SUB,       /* a subscription changed state: sub, sub_state, detail (server's error) */
+    HL_EV_GAP,       /* after a reconnect, sub's data may be missing from gap_from_ns to
+                        gap_to_ns (context clock); its next snapshot refills it */
+    HL_EV_STALE,     /* sub has been silent for stale_ms while the connection is healthy */
+    HL_EV_DROPPED,   /* messages of sub were dropped (count in len; result says why) */
+    HL_EV_BATCH_BEGIN, /* around all messages one poll delivers for a connection */
+    HL_EV_BATCH_END
 } hl_event_type;
 
 typedef enum hl_close_origin {
@@ -246,6 +341,13 @@ typedef struct hl_event {
     hl_close_origin close_origin;
     int http_status;            /* ERROR for HL_E_HANDSHAKE */
     const char *protocol;       /* OPEN */
+    uint32_t delay_ms;          /* STATE to BACKOFF, DISCONNECT: wait before the next attempt */
+    uint32_t attempt;           /* STATE to BACKOFF, DISCONNECT: the attempt that comes next */
+    uint64_t rtt_ns;            /* PONG for a ping the library sent */
+    hl_sub sub;                 /* SUB, GAP, STALE, DROPPED */
+    hl_sub_state sub_state;     /* SUB */
+    uint64_t gap_from_ns, gap_to_ns; /* GAP */
+    uint64_t stale_ms;          /* STALE */
 } hl_event;
 
 typedef void (*hl_event_fn)(hl_ctx *ctx, const hl_event *ev);
@@ -260,6 +362,51 @@ typedef int (*hl_headers_fn)(void *user, hl_header *out, int max);
 
 #define HL_MAX_EXTRA_HEADERS 16
 
+/* ---- protocol profiles -------------------------------------------------------------------- */
+
+/* What a profile makes of one incoming text message. */
+typedef enum hl_msg_kind {
+    HL_MSGK_OTHER = 0,   /* not the profile's: delivered as HL_EV_MESSAGE */
+    HL_MSGK_DATA,        /* a feed message: key/key_len is its route key */
+    HL_MSGK_SUB_ACK,     /* sub/sub_len: the subscription object acknowledged */
+    HL_MSGK_UNSUB_ACK,
+    HL_MSGK_PONG,        /* answer to the application ping */
+    HL_MSGK_PING,        /* the server's application ping: answered with app_pong */
+    HL_MSGK_ERROR        /* text/text_len; sub/sub_len when it names a subscription */
+} hl_msg_kind;
+
+typedef struct hl_msg_info {
+    hl_msg_kind kind;
+    char key[96];             /* DATA: route key, NUL-terminated */
+    size_t key_len;
+    const char *sub;          /* SUB_ACK, UNSUB_ACK, ERROR: view into the message */
+    size_t sub_len;
+    const char *text;         /* ERROR */
+    size_t text_len;
+    int is_snapshot;          /* DATA: the message says it is a snapshot */
+    char scratch[256];        /* the profile's room, e.g. for an unescaped subscription */
+} hl_msg_info;
+
+/* A service's application protocol: heartbeat, subscribe format, routing. Functions write into
+   out (cap bytes) and return the length, or a negative hl_result. */
+typedef struct hl_profile {
+    const char *name;
+    uint32_t app_ping_ms;          /* default application ping interval (0: none) */
+    uint32_t msgs_per_minute;      /* outbound messages the venue allows (0: no limit) */
+    uint32_t max_subscriptions;    /* per venue (0: no limit) */
+    int (*app_ping)(char *out, size_t cap);
+    int (*app_pong)(const char *ping, size_t len, char *out, size_t cap);
+    int (*sub_message)(const char *sub, size_t sub_len, int unsubscribe, char *out, size_t cap);
+    /* the route key the data of a subscription will carry */
+    int (*sub_route)(const char *sub, size_t sub_len, char *key, size_t cap);
+    /* classify a message; must not tokenize it whole (a scan of the envelope is enough) */
+    void (*classify)(const char *msg, size_t len, hl_msg_info *info);
+} hl_profile;
+
+/* Hyperliquid: {"method":"ping"} every 50 s, subscribe/unsubscribe with acks matched by content,
+   routes channel|coin (or user, or coin|interval for candles), 2000 messages/min, 1000 subs. */
+HL_API const hl_profile *hl_profile_hyperliquid(void);
+
 typedef struct hl_ws_desc {
     const char *url;           /* ws:// or wss:// */
     const char *subprotocols;  /* offered in order, comma separated ("chat, superchat"), or NULL */
@@ -271,6 +418,17 @@ typedef struct hl_ws_desc {
                                       server's SubjectPublicKeyInfo: one must match. A pin stands
                                       in for CA trust; host name and dates are still checked. */
     int tls_pin_count;
+
+    /* Staying up */
+    int reconnect;             /* 1: reconnect after retryable failures (hl_ws_set_reconnect) */
+    hl_backoff backoff;
+    hl_breaker_config breaker;
+    uint32_t ping_interval_ms; /* RFC 6455 pings (0: none), answered within pong_timeout_ms */
+    uint32_t pong_timeout_ms;  /* 10000 */
+    uint32_t app_ping_ms;      /* 0: the profile's interval; HL_UNLIMITED: no app ping */
+    uint32_t silence_timeout_ms; /* nothing received this long: reconnect (0: off) */
+    const hl_profile *profile; /* NULL: generic (no application protocol) */
+    int batch_events;          /* 1: HL_EV_BATCH_BEGIN/END around each poll's messages */
 } hl_ws_desc;
 
 /* Start a connection. The URL and headers are checked now (HL_E_BAD_URL, HL_E_UNSUPPORTED);
@@ -294,11 +452,25 @@ HL_API int hl_ws_ping(hl_ctx *ctx, hl_ws ws, const void *data, size_t len);
 HL_API int hl_ws_close(hl_ctx *ctx, hl_ws ws, int code, const char *reason);
 /* Close the socket now without a closing handshake (HL_EV_CLOSE follows with code 1006). */
 HL_API int hl_ws_abort(hl_ctx *ctx, hl_ws ws);
+/* Switch automatic reconnection on or off while running. */
+HL_API int hl_ws_set_reconnect(hl_ctx *ctx, hl_ws ws, int on);
 HL_API hl_state hl_ws_state(hl_ctx *ctx, hl_ws ws);
 /* Bytes free in the send queue now. */
 HL_API size_t hl_ws_send_room(hl_ctx *ctx, hl_ws ws);
 
 typedef struct hl_ws_stats {
+    uint64_t connects;           /* handshakes that opened */
+    uint64_t attempts;           /* connection attempts started */
+    uint64_t disconnects;
+    uint64_t reconnects;         /* attempts after the first */
+    uint64_t connected_ns;       /* total time open, the current stretch included */
+    uint64_t opened_at_ns;       /* start of the current stretch (0: not open) */
+    uint64_t last_disconnect_ns;
+    int last_disconnect_result;  /* hl_result of the last drop */
+    uint64_t last_msg_ns;        /* last message received (context clock) */
+    uint64_t rtt_last_ns, rtt_min_ns, rtt_max_ns, rtt_sum_ns, rtt_count;
+    hl_breaker_state breaker;
+    uint64_t breaker_opens;
     uint64_t msgs_in, bytes_in, msgs_out, bytes_out; /* bytes count payload */
     uint64_t pings_in, pongs_in, pings_out;
     uint64_t pongs_coalesced;    /* pings answered by a later pong only (RFC 6455 5.5.3) */
@@ -306,6 +478,69 @@ typedef struct hl_ws_stats {
     uint64_t send_queue_bytes;   /* bytes in the send queue now (0: all handed to the socket) */
 } hl_ws_stats;
 HL_API int hl_ws_stats_get(hl_ctx *ctx, hl_ws ws, hl_ws_stats *out);
+
+/* ---- subscriptions, routing and queues ---------------------------------------------------- */
+
+typedef enum hl_overflow {
+    HL_OVERFLOW_REJECT_NEW = 0, /* keep what is queued, drop the new message (counted) */
+    HL_OVERFLOW_DROP_OLDEST,    /* drop the oldest queued message (counted) */
+    HL_OVERFLOW_CONFLATE,       /* keep only the latest message of the route (order books, bbo) */
+    HL_OVERFLOW_BACKPRESSURE    /* stop reading the socket until the queue has room */
+} hl_overflow;
+
+typedef struct hl_msg {
+    const unsigned char *data; /* valid during the callback / copied out by hl_sub_pull */
+    size_t len;
+    int is_snapshot;
+    uint64_t recv_ns;          /* context clock when it arrived */
+    hl_ws ws;
+    hl_sub sub;
+    void *user;                /* hl_sub_desc.user */
+} hl_msg;
+
+typedef void (*hl_msg_fn)(hl_ctx *ctx, const hl_msg *msg);
+
+typedef struct hl_sub_desc {
+    const char *subscription;  /* the profile's subscription object, e.g.
+                                  {"type":"trades","coin":"BTC"} for Hyperliquid */
+    hl_msg_fn on_message;      /* handler; NULL: messages wait in a queue for hl_sub_pull */
+    void *user;
+    uint32_t queue_len;        /* 16: messages the queue keeps (pulling only) */
+    hl_overflow overflow;      /* when the queue is full */
+    uint32_t stale_after_ms;   /* HL_EV_STALE after this much silence on a healthy connection */
+} hl_sub_desc;
+
+/* Add a subscription to ws's registry: sent now when open, and replayed after every reconnect.
+   A duplicate (same content, any key order) is HL_E_INVALID; past the venue's limit
+   HL_E_RATE_LIMITED. The ws needs a profile. */
+HL_API int hl_ws_subscribe(hl_ctx *ctx, hl_ws ws, const hl_sub_desc *desc, hl_sub *out);
+/* Remove it: no message reaches the route after this call. */
+HL_API int hl_ws_unsubscribe(hl_ctx *ctx, hl_sub sub);
+/* Copy the oldest queued message of sub into buf: 1 when one was copied, 0 when the queue is
+   empty, HL_E_MSG_TOO_BIG (with *len set, nothing removed) when cap is too small. */
+HL_API int hl_sub_pull(hl_ctx *ctx, hl_sub sub, void *buf, size_t cap, size_t *len, hl_msg *info);
+
+typedef struct hl_sub_stats {
+    hl_sub_state state;
+    uint64_t msgs, bytes, drops, conflated;
+    uint32_t queued, queue_peak;
+    uint64_t last_msg_ns;
+    int awaiting_snapshot;
+} hl_sub_stats;
+HL_API int hl_sub_stats_get(hl_ctx *ctx, hl_sub sub, hl_sub_stats *out);
+
+/* A JSON token, laid out as jsmn's (with parent links). */
+typedef struct hl_json_tok {
+    int type;  /* 1 object, 2 array, 4 string, 8 primitive */
+    int start, end, size, parent;
+} hl_json_tok;
+/* The JSON tokens of the message in a handler; the message is tokenized at most once, and only
+   when a handler asks. Returns the token count or a negative hl_result. */
+HL_API int hl_msg_tokens(hl_ctx *ctx, const hl_msg *msg, const hl_json_tok **toks);
+
+/* The whole context's statistics as JSON into buf (NUL-terminated). Returns the length, or
+   HL_E_QUEUE_FULL with nothing useful in buf when cap is too small. */
+HL_API int hl_stats_json(hl_ctx *ctx, char *buf, size_t cap);
 
 /* Parse a key pin: 64 hex digits, or base64 of the 32 bytes (44 characters, as HPKP writes
    pin-sha256). `openssl x509 -pubkey -noout | openssl pkey -pubin -outform der | sha256sum`. */

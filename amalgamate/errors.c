@@ -20,6 +20,9 @@ static const hl__result_desc hl__results[] = {
     {HL_E_CONNECT_TIMEOUT, "HL_E_CONNECT_TIMEOUT", "connect timed out"},
     {HL_E_HANDSHAKE_TIMEOUT, "HL_E_HANDSHAKE_TIMEOUT", "handshake timed out"},
     {HL_E_CLOSE_TIMEOUT, "HL_E_CLOSE_TIMEOUT", "closing handshake timed out"},
+    {HL_E_PONG_TIMEOUT, "HL_E_PONG_TIMEOUT", "no pong within pong_timeout_ms"},
+    {HL_E_SILENCE, "HL_E_SILENCE", "nothing received within silence_timeout_ms"},
+    {HL_E_REQUEST_TIMEOUT, "HL_E_REQUEST_TIMEOUT", "request timed out"},
     {HL_E_DNS, "HL_E_DNS", "name resolution failed"},
     {HL_E_CONNECT_REFUSED, "HL_E_CONNECT_REFUSED", "connection refused"},
     {HL_E_CONNECT, "HL_E_CONNECT", "connect failed"},
@@ -60,7 +63,26 @@ HL_API const char *hl_result_name(int result)
 HL_API const char *hl_state_str(hl_state state)
 {
     static const char *const names[] = {"IDLE",      "RESOLVING", "CONNECTING", "TLS_HANDSHAKE",
-                                        "UPGRADING", "OPEN",      "CLOSING",    "CLOSED"};
+                                        "UPGRADING", "OPEN",      "CLOSING",    "CLOSED",
+                                        "BACKOFF"};
     if ((unsigned)state < sizeof names / sizeof names[0]) return names[state];
     return "UNKNOWN";
+}
+
+HL_API int hl_err_retryable(int result, int http_status)
+{
+    if (result == HL_E_HANDSHAKE || result == HL_OK) {
+        if (http_status == 408 || http_status == 429 || http_status >= 500) return 1;
+        return http_status == 0 && result == HL_OK; /* a clean close by the peer */
+    }
+    switch (result) {
+    case HL_E_CONNECT_TIMEOUT: case HL_E_HANDSHAKE_TIMEOUT: case HL_E_CLOSE_TIMEOUT:
+    case HL_E_PONG_TIMEOUT: case HL_E_SILENCE: case HL_E_REQUEST_TIMEOUT:
+    case HL_E_DNS: case HL_E_CONNECT_REFUSED: case HL_E_CONNECT: case HL_E_IO: case HL_E_RESET:
+    case HL_E_EOF: case HL_E_TLS: case HL_E_PROTOCOL: case HL_E_BAD_UTF8: case HL_E_HTTP_PROTOCOL:
+    case HL_E_CLOSED: case HL_E_RATE_LIMITED: case HL_E_CIRCUIT_OPEN:
+        return 1;
+    default: /* usage errors, HL_E_TLS_CERT, limits of our own configuration */
+        return 0;
+    }
 }

@@ -31,6 +31,15 @@
 #pragma GCC diagnostic pop
 #endif
 #endif
+/* jsmn puts its definitions in its header: keep them private to this file, with the settings we
+   rely on. Its header must not have been included before with other settings. */
+#ifdef JSMN_H
+#error "define HL_NET_IMPLEMENTATION in a file that does not include jsmn.h itself"
+#endif
+#define JSMN_STATIC
+#define JSMN_PARENT_LINKS
+#define JSMN_STRICT
+#include <jsmn.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>

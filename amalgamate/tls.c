@@ -31,6 +31,7 @@ typedef struct hl__x509 {
 
 typedef struct hl__tls {
     br_ssl_client_context cc;
+    const hl_transport *tp; /* the byte stream (NULL: OS sockets) */
     hl__x509 x509;
     unsigned char *ibuf, *obuf;
     size_t olen;
@@ -165,11 +166,13 @@ static unsigned hl__x509_end_chain(const br_x509_class **ctx)
 {
     hl__x509 *x = hl__x509_of(ctx);
     unsigned err = x->minimal.vtable->end_chain(&x->minimal.vtable);
-    if (x->insecure) return 0;
-    if (x->pin_count > 0 && (err == 0 || err == BR_ERR_X509_NOT_TRUSTED)) {
-        /* A pin stands in for CA trust; name and dates are still checked by minimal. */
+    if (x->insecure && !x->pin_count) return 0;
+    if (x->pin_count > 0 && (x->insecure || err == 0 || err == BR_ERR_X509_NOT_TRUSTED)) {
+        /* A pin stands in for CA trust; name and dates are still checked by minimal, except in
+           insecure mode, where the pin is the only check. */
         unsigned char d[32];
-        const br_x509_pkey *pk = x->minimal.vtable->get_pkey(&x->minimal.vtable, NULL);
+        const br_x509_pkey *pk = x->insecure ? br_x509_decoder_get_pkey(&x->leaf)
+                                             : x->minimal.vtable->get_pkey(&x->minimal.vtable, NULL);
         int i;
         if (pk && hl__spki_sha256(pk, d) == 0)
             for (i = 0; i < x->pin_count; i++)
@@ -377,6 +380,7 @@ static int hl__tls_start(hl__tls *t, hl__anchors *a, const hl_config *cfg, const
 {
     hl__x509 *x = &t->x509;
     int resume;
+    t->tp = cfg->transport;
     if (!t->inited) {
         hl__tls_profile(t);
         t->inited = 1;
@@ -434,7 +438,7 @@ static long hl__tls_push(hl__tls *t, hl_socket fd, int *err)
     while (br_ssl_engine_current_state(e) & BR_SSL_SENDREC) {
         size_t n;
         unsigned char *p = br_ssl_engine_sendrec_buf(e, &n);
-        long w = hl__sys_send(fd, p, n, err);
+        long w = hl__net_send(t->tp, fd, p, n, err);
         if (w < 0) return w;
         br_ssl_engine_sendrec_ack(e, (size_t)w);
     }
@@ -462,7 +466,7 @@ static int hl__tls_handshake(hl__tls *t, hl_socket fd, int *err)
         {
             size_t n;
             unsigned char *p = br_ssl_engine_recvrec_buf(e, &n);
-            r = hl__sys_recv(fd, p, n, err);
+            r = hl__net_recv(t->tp, fd, p, n, err);
             if (r == HL__AGAIN) return 0;
             if (r < 0) return -1;
             if (r == 0) return -2;
@@ -496,7 +500,7 @@ static long hl__tls_recv(hl__tls *t, hl_socket fd, unsigned char *dst, size_t ca
         {
             size_t n;
             unsigned char *p = br_ssl_engine_recvrec_buf(e, &n);
-            r = hl__sys_recv(fd, p, n, err);
+            r = hl__net_recv(t->tp, fd, p, n, err);
             if (r <= 0) return r;
             br_ssl_engine_recvrec_ack(e, (size_t)r);
         }
@@ -566,8 +570,11 @@ static int hl__tls_error(const hl__tls *t, const char *host, char *detail, size_
     case BR_ERR_X509_EMPTY_CHAIN:
         hl__fmt(detail, cap, "server sent no certificate (BearSSL %d)", e);
         return HL_E_TLS_CERT;
-    case BR_ERR_BAD_VERSION:
     case BR_ERR_UNSUPPORTED_VERSION:
+    case BR_ERR_BAD_VERSION:
+        hl__fmt(detail, cap, "server answered with something that is not TLS 1.2: an old TLS version, "
+                             "or not TLS at all (a plain ws:// or http:// port?) (BearSSL %d)", e);
+        return HL_E_TLS;
     case BR_ERR_RECV_FATAL_ALERT + 70: /* protocol_version */
         hl__fmt(detail, cap, "server does not speak TLS 1.2: it requires TLS 1.3 (or an older version), "
                              "and BearSSL supports TLS 1.2 only (BearSSL %d)", e);

@@ -132,6 +132,8 @@ typedef struct hl__ws_response {
     const char *protocol;
     size_t protocol_len;
     int has_extensions;
+    const char *retry_after;  /* Retry-After of a refusal (429, 503) */
+    size_t retry_after_len;
 } hl__ws_response;
 
 /* Trim spaces and tabs on both sides of p[0..*n). */
@@ -232,6 +234,9 @@ static int hl__ws_response_parse(const char *buf, size_t n, size_t max, hl__ws_r
             r->protocol_len = vl;
         } else if (HL__HDR_IS("sec-websocket-extensions")) {
             r->has_extensions = 1;
+        } else if (HL__HDR_IS("retry-after")) {
+            r->retry_after = v;
+            r->retry_after_len = vl;
         } else if (HL__HDR_IS("content-length")) {
             long long cl = 0;
             size_t k;

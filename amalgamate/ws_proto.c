@@ -11,7 +11,8 @@
 #define HL__TX_CTRL_RESERVE (2 * HL__CTRL_FRAME_MAX) /* kept for pong and close */
 
 typedef struct hl__wsp_sink {
-    void (*message)(void *user, int is_text, const unsigned char *p, size_t n);
+    /* returns 0 when taken, 1 to hold the message: it is offered again on the next recv */
+    int (*message)(void *user, int is_text, const unsigned char *p, size_t n);
     void (*pong)(void *user, const unsigned char *p, size_t n);
     void *user;
 } hl__wsp_sink;
@@ -23,6 +24,7 @@ typedef struct hl__wsp {
     int msg_op;          /* opcode of the message being assembled, 0 when none */
     uint32_t utf8;       /* UTF-8 state of that message */
     int in_payload;      /* a data frame's header was read and its payload is arriving */
+    int held;            /* a whole message waits: the sink asked to hold it (backpressure) */
     int frame_fin;
     uint64_t frame_left; /* payload bytes of that frame still to come */
 
@@ -52,6 +54,7 @@ static void hl__wsp_reset(hl__wsp *p)
     p->msg_op = 0;
     p->utf8 = 0;
     p->in_payload = 0;
+    p->held = 0;
     p->frame_left = 0;
     p->tx_head = p->tx_tail = 0;
     p->send_op = 0;
@@ -63,7 +66,6 @@ static void hl__wsp_reset(hl__wsp *p)
     p->recv_reason[0] = '\0';
     p->result = HL_OK;
     p->detail[0] = '\0';
-    HL_MEMSET(&p->stats, 0, sizeof p->stats);
 }
 
 /* ---- send queue ---- */
@@ -306,17 +308,19 @@ static int hl__wsp_check_header(hl__wsp *p, const hl__frame *f)
     return HL_OK;
 }
 
-/* Deliver the assembled message and start the next one where parsing stands. */
+/* Deliver the assembled message and start the next one where parsing stands; a message the
+   sink holds stays where it is. */
 static int hl__wsp_deliver(hl__wsp *p, const hl__wsp_sink *sink)
 {
     int is_text = p->msg_op == HL__OP_TEXT;
     size_t n = p->wr - p->msg_start;
     if (is_text && p->utf8 != HL__UTF8_ACCEPT)
         return hl__wsp_fail(p, HL_E_BAD_UTF8, 1007, "text message ends inside a UTF-8 sequence");
+    p->held = sink->message(sink->user, is_text, p->rx + p->msg_start, n) != 0;
+    if (p->held) return HL_OK;
     p->stats.msgs_in++;
     p->stats.bytes_in += n;
     p->msg_op = 0;
-    sink->message(sink->user, is_text, p->rx + p->msg_start, n);
     p->msg_start = p->wr = p->rd;
     return HL_OK;
 }
@@ -327,7 +331,8 @@ static int hl__wsp_deliver(hl__wsp *p, const hl__wsp_sink *sink)
    callback so the driver can stop delivery (abort from inside a callback). */
 static int hl__wsp_recv(hl__wsp *p, const hl__wsp_sink *sink, const int *stop)
 {
-    while (!p->failed && !p->close_recv && !*stop) {
+    if (p->held && !p->failed && !*stop && hl__wsp_deliver(p, sink) != HL_OK) return p->result;
+    while (!p->failed && !p->close_recv && !*stop && !p->held) {
         if (p->in_payload) {
             size_t k = (size_t)HL__MIN((uint64_t)(p->fill - p->rd), p->frame_left);
             if (k) {

@@ -235,6 +235,9 @@ int main(int argc, char **argv)
     cfg.max_message_size = AB_MAX_MESSAGE;
     cfg.send_queue_size = AB_SEND_QUEUE;
     cfg.close_timeout_ms = 3000;
+    /* wss:// runs trust the CA named the way OpenSSL tools name it */
+    cfg.tls_ca_file = getenv("SSL_CERT_FILE");
+    cfg.connects_per_minute = HL_UNLIMITED; /* one connection per case, 301 in a few seconds */
     need = hl_ctx_size(&cfg);
     mem = malloc(need);
     if (!mem) {

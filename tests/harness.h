@@ -78,6 +78,7 @@ static HL_TEST_UNUSED int hl_test_summary(void)
 typedef struct hl_test_server {
     pid_t pid;
     int port;
+    int port2;    /* a second port on the READY line (the fault proxy's control port), else 0 */
     int stdin_fd;
 } hl_test_server;
 
@@ -101,9 +102,9 @@ static HL_TEST_UNUSED int hl_test_server_start(hl_test_server *s, char *const ar
     close(out[1]);
     s->stdin_fd = in[1];
     f = fdopen(out[0], "r");
-    s->port = 0;
+    s->port = s->port2 = 0;
     while (f && fgets(line, sizeof line, f))
-        if (sscanf(line, "READY %d", &s->port) == 1) break;
+        if (sscanf(line, "READY %d %d", &s->port, &s->port2) >= 1) break;
     if (f) fclose(f);
     if (s->port <= 0) {
         close(s->stdin_fd);

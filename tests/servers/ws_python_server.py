@@ -5,6 +5,12 @@ Built on Debian's python3-websockets 10.4 (the "legacy" asyncio server API).
 Run it with the system interpreter so that package is found:
 
     /usr/bin/python3 tests/servers/ws_python_server.py [--port N] [--fixtures DIR] [--verbose]
+        [--tls-cert FILE --tls-key FILE]
+
+With --tls-cert/--tls-key the server speaks TLS (wss://) on the same port: the PEM chain
+(leaf first, then intermediates) and its private key. TLS 1.2 is the highest version offered
+(the library's BearSSL speaks 1.2 only), and OpenSSL's server-side session cache is left on,
+so a client can resume a session by its ID.
 
 Protocol with the test harness:
   * binds 127.0.0.1:<port> (port 0 = ephemeral) and prints exactly one line
@@ -41,6 +47,7 @@ import os
 import random
 import signal
 import socket
+import ssl
 import struct
 import sys
 import threading
@@ -532,6 +539,12 @@ async def main(args):
         loop.add_signal_handler(sig, stop.set)
     threading.Thread(target=watch_stdin, args=(loop, stop), daemon=True).start()
 
+    tls = None
+    if args.tls_cert:
+        tls = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        tls.maximum_version = ssl.TLSVersion.TLSv1_2
+        tls.load_cert_chain(args.tls_cert, args.tls_key)
+
     server = await serve(
         handler,
         "127.0.0.1",
@@ -543,6 +556,7 @@ async def main(args):
         max_size=MAX_MESSAGE,
         ping_interval=None,  # no unsolicited keepalive pings (node ws sends none)
         close_timeout=5,
+        ssl=tls,
     )
     port = server.sockets[0].getsockname()[1]
     sys.stdout.write(f"READY {port}\n")
@@ -566,7 +580,12 @@ def parse_args():
     parser.add_argument("--fixtures", default=default_fixtures_dir(),
                         help="directory holding trades.json (default: <repo>/../shared/fixtures/hl)")
     parser.add_argument("--verbose", action="store_true", help="log to stderr")
-    return parser.parse_args()
+    parser.add_argument("--tls-cert", metavar="FILE", help="serve wss://: PEM chain, leaf first")
+    parser.add_argument("--tls-key", metavar="FILE", help="the private key of --tls-cert (PEM)")
+    args = parser.parse_args()
+    if bool(args.tls_cert) != bool(args.tls_key):
+        parser.error("--tls-cert and --tls-key go together")
+    return args
 
 
 if __name__ == "__main__":
