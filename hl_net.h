@@ -355,6 +355,24 @@ typedef struct hl_config {
     uint32_t queue_slots;          /* 64: message slots shared by all pull queues */
     uint32_t queue_slot_size;      /* 4096: largest message a pull queue keeps */
     uint32_t json_max_tokens;      /* 2048: tokens hl_msg_tokens can give one message */
+
+    /* HTTP client. Its connections come from the same max_connections slots; a response body
+       is bounded by max_message_size and its head by max_header_size. */
+    uint32_t http_max_requests;    /* 16: requests queued or in flight */
+    uint32_t http_request_size;    /* 16 KiB: one request's head and body */
+    uint32_t http_max_per_origin;  /* 2: pooled connections per origin */
+    uint32_t http_idle_timeout_ms; /* 30000: an idle pooled connection is closed after this */
+    uint32_t http_max_endpoints;   /* 16: origin+path pairs with their own breaker and stats */
+    uint32_t http_max_headers;     /* 32: response headers kept (more: HL_E_HEADER_TOO_BIG) */
+    uint32_t http_data_timeout_ms; /* 30000: total time of a HL_HTTP_DATA request */
+    uint32_t http_trading_timeout_ms; /* 10000: total time of a HL_HTTP_TRADING request */
+    uint32_t http_max_retries;     /* 2: retries of a retryable, idempotent request */
+    hl_backoff http_backoff;       /* between retries: 200 ms, x2, up to 5 s by default */
+    hl_breaker_config http_breaker;/* per endpoint */
+    uint32_t http_weight_per_minute; /* 0: no client-side limit (Hyperliquid: 1200 per IP) */
+    int http_rate_fail;            /* 1: over the weight budget fail with HL_E_RATE_LIMITED;
+                                      0: wait in the request queue */
+    int http_traceparent;          /* 1: also send a W3C traceparent header */
 } hl_config;
 
 #define HL_UNLIMITED 0xFFFFFFFFu
@@ -618,7 +636,8 @@ typedef enum hl_overflow {
 typedef struct hl_msg {
     const unsigned char *data; /* valid during the callback / copied out by hl_sub_pull */
     size_t len;
-    int is_snapshot;
+    int is_snapshot;           /* the message says it is a snapshot (Hyperliquid isSnapshot) */
+    int after_gap;             /* the first message of the route after a reconnect's gap */
     uint64_t recv_ns;          /* context clock when it arrived */
     hl_ws ws;
     hl_sub sub;
@@ -652,7 +671,7 @@ typedef struct hl_sub_stats {
     uint64_t msgs, bytes, drops, conflated;
     uint32_t queued, queue_peak;
     uint64_t last_msg_ns;
-    int awaiting_snapshot;
+    int awaiting_snapshot;     /* re-subscribed after a drop; no message since (see HL_EV_GAP) */
 } hl_sub_stats;
 HL_API int hl_sub_stats_get(hl_ctx *ctx, hl_sub sub, hl_sub_stats *out);
 
@@ -668,6 +687,63 @@ HL_API int hl_msg_tokens(hl_ctx *ctx, const hl_msg *msg, const hl_json_tok **tok
 /* The whole context's statistics as JSON into buf (NUL-terminated). Returns the length, or
    HL_E_QUEUE_FULL with nothing useful in buf when cap is too small. */
 HL_API int hl_stats_json(hl_ctx *ctx, char *buf, size_t cap);
+
+/* ---- HTTP/1.1 client ----------------------------------------------------------------------- */
+
+typedef struct hl_http {
+    uint32_t id;
+} hl_http;
+
+typedef enum hl_http_class {
+    HL_HTTP_DATA = 0,   /* reads: config.http_data_timeout_ms */
+    HL_HTTP_TRADING     /* writes that move money: config.http_trading_timeout_ms */
+} hl_http_class;
+
+typedef struct hl_http_response {
+    int result;                 /* HL_OK when a response arrived (any status) */
+    const char *detail;         /* why, when result is not HL_OK */
+    int status;                 /* HTTP status, 0 without a response */
+    const hl_header *headers;   /* NUL-terminated names and values, valid during the callback */
+    int header_count;
+    const unsigned char *body;  /* valid during the callback (hl_http_fetch: until the next call) */
+    size_t body_len;
+    uint32_t attempts;          /* 1 + retries */
+    uint64_t latency_ns;        /* from hl_http_request to the response */
+    const char *request_id;     /* the X-Request-Id sent */
+    hl_http request;
+    void *user;
+} hl_http_response;
+
+typedef void (*hl_http_fn)(hl_ctx *ctx, const hl_http_response *r);
+
+typedef struct hl_http_req {
+    const char *method;         /* "GET" when NULL */
+    const char *url;            /* http:// or https:// */
+    const hl_header *headers;   /* extra headers (no Host, Content-Length, Connection) */
+    int header_count;
+    const void *body;
+    size_t body_len;
+    int idempotent;             /* 1: a POST that may be retried (Hyperliquid /info) */
+    int retries;                /* -1: none; 0: config.http_max_retries; else this many */
+    uint32_t weight;            /* rate-limit weight (0 means 1) */
+    hl_http_class cls;
+    uint32_t connect_timeout_ms;/* 0: config.connect_timeout_ms */
+    uint32_t first_byte_timeout_ms; /* 0: the total timeout */
+    uint32_t timeout_ms;        /* total, retries included; 0: the class default */
+    hl_http_fn on_response;     /* required for hl_http_request */
+    void *user;
+} hl_http_req;
+
+/* Start a request; hl_poll does the rest and calls on_response exactly once. The request is
+   copied: req and what it points to may go away after the call. */
+HL_API int hl_http_request(hl_ctx *ctx, const hl_http_req *req, hl_http *out);
+/* Blocking: run hl_poll until the response is complete. *out stays valid until the next call
+   into the library. Returns out->result. */
+HL_API int hl_http_fetch(hl_ctx *ctx, const hl_http_req *req, hl_http_response *out);
+/* Give up on a request: its callback runs with HL_E_CLOSED. */
+HL_API int hl_http_cancel(hl_ctx *ctx, hl_http req);
+/* A response header by name (case-insensitive), or NULL. */
+HL_API const char *hl_http_header(const hl_http_response *r, const char *name);
 
 /* Parse a key pin: 64 hex digits, or base64 of the 32 bytes (44 characters, as HPKP writes
    pin-sha256). `openssl x509 -pubkey -noout | openssl pkey -pubin -outform der | sha256sum`. */
@@ -2672,6 +2748,386 @@ HL_API int hl_tls_pin_parse(const char *text, unsigned char out[32])
     return HL_E_INVALID;
 }
 /* ==== end tls.c ==== */
+/* ==== begin http_syntax.c ==== */
+/* HTTP text basics shared by the WebSocket handshake and the HTTP client: tokens, comma lists,
+   header checks and bounded string building. */
+
+static int hl__is_tchar(int c)
+{
+    return hl__is_alnum(c) || (c && strchr("!#$%&'*+-.^_`|~", c) != NULL);
+}
+
+/* Trim spaces and tabs on both sides of p[0..*n). */
+static const char *hl__trim(const char *p, size_t *n)
+{
+    while (*n && (p[0] == ' ' || p[0] == '\t')) {
+        p++;
+        (*n)--;
+    }
+    while (*n && (p[*n - 1] == ' ' || p[*n - 1] == '\t')) (*n)--;
+    return p;
+}
+
+/* Does a comma-separated header value contain token (case-insensitive)? */
+static int hl__list_has(const char *v, size_t n, const char *token)
+{
+    size_t tl = strlen(token), i = 0;
+    while (i < n) {
+        size_t s = i, len;
+        const char *t;
+        while (i < n && v[i] != ',') i++;
+        len = i - s;
+        t = hl__trim(v + s, &len);
+        if (len == tl && hl__ieq(t, token, tl)) return 1;
+        i++;
+    }
+    return 0;
+}
+
+/* Check one caller-given header: a token name, no control characters in the value, and not
+   one of the names the library writes itself. HL_OK or HL_E_INVALID with the reason. */
+static int hl__header_check(const hl_header *h, const char *const *reserved, size_t nreserved, char *detail,
+                            size_t cap)
+{
+    const char *p;
+    size_t i, n;
+    if (!h->name || !h->value || !h->name[0]) {
+        hl__fmt(detail, cap, "extra header with a NULL or empty name or value");
+        return HL_E_INVALID;
+    }
+    for (p = h->name; *p; p++)
+        if (!hl__is_tchar((unsigned char)*p)) {
+            hl__fmt(detail, cap, "extra header name '%.40s' has a bad character", h->name);
+            return HL_E_INVALID;
+        }
+    for (p = h->value; *p; p++)
+        if ((unsigned char)*p < 0x20 && *p != '\t') {
+            hl__fmt(detail, cap, "extra header '%.40s' has a control character in its value", h->name);
+            return HL_E_INVALID;
+        }
+    n = strlen(h->name);
+    for (i = 0; i < nreserved; i++)
+        if (strlen(reserved[i]) == n && hl__ieq(h->name, reserved[i], n)) {
+            hl__fmt(detail, cap, "extra header '%.40s' is written by the library", h->name);
+            return HL_E_INVALID;
+        }
+    return HL_OK;
+}
+
+typedef struct hl__strbuf {
+    char *p;
+    size_t cap, len;
+    int overflow;
+} hl__strbuf;
+
+static void hl__sb_put(hl__strbuf *b, const char *s, size_t n)
+{
+    if (b->len + n > b->cap) {
+        b->overflow = 1;
+        return;
+    }
+    HL_MEMCPY(b->p + b->len, s, n);
+    b->len += n;
+}
+
+static void hl__sb_str(hl__strbuf *b, const char *s)
+{
+    hl__sb_put(b, s, strlen(s));
+}
+
+/* ==== end http_syntax.c ==== */
+/* ==== begin http_parse.c ==== */
+/* HTTP/1.1 response parsing, incremental over one buffer: the head is parsed once it is whole
+   (headers become NUL-terminated views into it), then the body is taken by Content-Length,
+   chunks (their framing squeezed out in place, so the body ends up contiguous), or the end of
+   the stream. Strict about framing, because a response read wrongly poisons the connection it
+   came on: two Content-Lengths, Content-Length with chunked, bad chunk sizes, obsolete line
+   folding, oversized heads and bodies are refused with a reason. */
+
+enum {
+    HL__HP_HEAD = 0,
+    HL__HP_BODY_CL,
+    HL__HP_CHUNK_SIZE,
+    HL__HP_CHUNK_DATA,
+    HL__HP_CHUNK_END,  /* the CRLF after a chunk's data */
+    HL__HP_TRAILERS,
+    HL__HP_BODY_EOF,
+    HL__HP_DONE
+};
+
+typedef struct hl__http_parser {
+    int state;
+    int head_request;    /* the request was HEAD: no body whatever the headers say */
+    int status;
+    int minor;           /* HTTP/1.x */
+    long long content_length; /* -1 when absent */
+    int chunked;
+    int close;           /* the server will close (Connection: close, HTTP/1.0, EOF body) */
+    uint64_t left;       /* body or chunk bytes still to come */
+    size_t rd;           /* next unparsed byte */
+    size_t body_start, wr; /* the body so far is [body_start, wr) */
+    size_t max_head, max_body;
+    hl_header *hdrs;
+    int nhdrs, max_hdrs;
+    const char *retry_after;
+    char detail[128];
+} hl__http_parser;
+
+static void hl__http_parser_init(hl__http_parser *p, hl_header *hdrs, int max_hdrs, size_t max_head,
+                                 size_t max_body, int head_request)
+{
+    HL_MEMSET(p, 0, sizeof *p);
+    p->hdrs = hdrs;
+    p->max_hdrs = max_hdrs;
+    p->max_head = max_head;
+    p->max_body = max_body;
+    p->head_request = head_request;
+    p->content_length = -1;
+}
+
+static int hl__http_fail(hl__http_parser *p, int rc, const char *why)
+{
+    hl__fmt(p->detail, sizeof p->detail, "%s", why);
+    return rc;
+}
+
+/* The end of the line starting at i in buf[0..n): index of its '\n', or 0 when not there. */
+static size_t hl__line_end(const char *buf, size_t i, size_t n)
+{
+    const char *nl = (const char *)memchr(buf + i, '\n', n - i);
+    return nl ? (size_t)(nl - buf) : 0;
+}
+
+/* Parse one header line [s, e) (without its line break) in place: NUL-terminate name and value.
+   Returns HL_OK or an error. */
+static int hl__http_header_line(hl__http_parser *p, char *s, char *e)
+{
+    char *colon = s, *v;
+    if (*s == ' ' || *s == '\t') return hl__http_fail(p, HL_E_HTTP_PROTOCOL, "obsolete header line folding");
+    while (colon < e && *colon != ':') {
+        if (!hl__is_tchar((unsigned char)*colon))
+            return hl__http_fail(p, HL_E_HTTP_PROTOCOL, "bad character in a header name (or space before colon)");
+        colon++;
+    }
+    if (colon == e || colon == s) return hl__http_fail(p, HL_E_HTTP_PROTOCOL, "header line without a name and colon");
+    for (v = colon + 1; v < e; v++)
+        if ((unsigned char)*v < 0x20 && *v != '\t')
+            return hl__http_fail(p, HL_E_HTTP_PROTOCOL, "control character in a header value");
+    *colon = '\0';
+    v = colon + 1;
+    while (v < e && (*v == ' ' || *v == '\t')) v++;
+    while (e > v && (e[-1] == ' ' || e[-1] == '\t')) e--;
+    *e = '\0';
+    if (p->state == HL__HP_TRAILERS) return HL_OK; /* trailers are read and dropped */
+    if (p->nhdrs >= p->max_hdrs) return hl__http_fail(p, HL_E_HEADER_TOO_BIG, "more headers than http_max_headers");
+    p->hdrs[p->nhdrs].name = s;
+    p->hdrs[p->nhdrs].value = v;
+    p->nhdrs++;
+    if (hl__ieq(s, "content-length", 15)) {
+        long long cl = 0;
+        const char *q = v;
+        if (!*q) return hl__http_fail(p, HL_E_HTTP_PROTOCOL, "empty Content-Length");
+        for (; *q; q++) {
+            if (*q < '0' || *q > '9' || cl > 1000000000000LL)
+                return hl__http_fail(p, HL_E_HTTP_PROTOCOL, "bad Content-Length");
+            cl = cl * 10 + (*q - '0');
+        }
+        if (p->content_length >= 0 && p->content_length != cl)
+            return hl__http_fail(p, HL_E_HTTP_PROTOCOL, "two different Content-Lengths");
+        p->content_length = cl;
+    } else if (hl__ieq(s, "transfer-encoding", 18)) {
+        size_t vl = strlen(v);
+        if (!(vl == 7 && hl__ieq(v, "chunked", 7)) || p->chunked)
+            return hl__http_fail(p, HL_E_HTTP_PROTOCOL, "unsupported Transfer-Encoding (only chunked)");
+        p->chunked = 1;
+    } else if (hl__ieq(s, "connection", 11)) {
+        if (hl__list_has(v, strlen(v), "close")) p->close = 1;
+        else if (p->minor == 0 && hl__list_has(v, strlen(v), "keep-alive")) p->close = 0;
+    } else if (hl__ieq(s, "retry-after", 12)) {
+        p->retry_after = v;
+    }
+    return HL_OK;
+}
+
+/* The head from buf[p->rd]: status line and headers. 1 done, 0 more needed, <0 error. */
+static int hl__http_head(hl__http_parser *p, char *buf, size_t n)
+{
+    size_t i = p->rd, e, start = p->rd;
+    char *line;
+    int rc;
+    /* the whole head first (so it is parsed, and modified, exactly once) */
+    for (;;) {
+        e = hl__line_end(buf, i, n);
+        if (!e) {
+            if (n - start >= p->max_head) return hl__http_fail(p, HL_E_HEADER_TOO_BIG, "response head over max_header_size");
+            return 0;
+        }
+        if (e - start >= p->max_head) return hl__http_fail(p, HL_E_HEADER_TOO_BIG, "response head over max_header_size");
+        if (e == i || (e == i + 1 && buf[i] == '\r')) break; /* the empty line */
+        i = e + 1;
+    }
+    line = buf + start;
+    if (n - start < 12 || memcmp(line, "HTTP/1.", 7) != 0 || (line[7] != '0' && line[7] != '1') || line[8] != ' ' ||
+        line[9] < '1' || line[9] > '9' || line[10] < '0' || line[10] > '9' || line[11] < '0' || line[11] > '9' ||
+        (line[12] != ' ' && line[12] != '\r' && line[12] != '\n'))
+        return hl__http_fail(p, HL_E_HTTP_PROTOCOL, "bad HTTP status line");
+    p->minor = line[7] - '0';
+    p->status = (line[9] - '0') * 100 + (line[10] - '0') * 10 + (line[11] - '0');
+    p->close = p->minor == 0;
+    p->nhdrs = 0;
+    p->content_length = -1;
+    p->chunked = 0;
+    p->retry_after = NULL;
+    i = hl__line_end(buf, start, n) + 1;
+    for (;;) {
+        size_t le = hl__line_end(buf, i, n), ve = le;
+        if (ve > i && buf[ve - 1] == '\r') ve--;
+        if (ve == i) {
+            i = le + 1;
+            break;
+        }
+        rc = hl__http_header_line(p, buf + i, buf + ve);
+        if (rc != HL_OK) return rc;
+        i = le + 1;
+    }
+    p->rd = i;
+    return 1;
+}
+
+/* Feed: the buffer holds *fillp bytes (the parser keeps its place in it; dropping an interim
+   1xx response moves what follows to the front and lowers *fillp); eof says the stream ended.
+   Returns 1 when the response is complete ([body_start, wr) is its body), 0 when more bytes
+   are needed, or an error (detail says why). */
+static int hl__http_parse(hl__http_parser *p, char *buf, size_t *fillp, int eof)
+{
+    size_t fill = *fillp;
+    for (;;) {
+        switch (p->state) {
+        case HL__HP_HEAD: {
+            int r = hl__http_head(p, buf, fill);
+            if (r <= 0) {
+                if (r == 0 && eof) return hl__http_fail(p, HL_E_EOF, "connection closed before a whole response head");
+                return r;
+            }
+            if (p->status >= 100 && p->status < 200) {
+                /* an interim response: drop it, the real one follows */
+                HL_MEMMOVE(buf, buf + p->rd, fill - p->rd);
+                fill -= p->rd;
+                *fillp = fill;
+                p->rd = 0;
+                continue;
+            }
+            p->body_start = p->wr = p->rd;
+            if (p->chunked && p->content_length >= 0)
+                return hl__http_fail(p, HL_E_HTTP_PROTOCOL, "both Content-Length and chunked");
+            if (p->head_request || p->status == 204 || p->status == 304) {
+                p->state = HL__HP_DONE;
+            } else if (p->chunked) {
+                p->state = HL__HP_CHUNK_SIZE;
+            } else if (p->content_length >= 0) {
+                if ((uint64_t)p->content_length > p->max_body)
+                    return hl__http_fail(p, HL_E_MSG_TOO_BIG, "response body over max_message_size");
+                p->left = (uint64_t)p->content_length;
+                p->state = HL__HP_BODY_CL;
+            } else {
+                p->close = 1;
+                p->state = HL__HP_BODY_EOF;
+            }
+            continue;
+        }
+        case HL__HP_BODY_CL: {
+            size_t k = (size_t)HL__MIN((uint64_t)(fill - p->rd), p->left);
+            p->rd += k;
+            p->wr = p->rd; /* no framing: the body is where it landed */
+            p->left -= k;
+            if (p->left == 0) {
+                p->state = HL__HP_DONE;
+                continue;
+            }
+            if (eof) return hl__http_fail(p, HL_E_EOF, "connection closed in the middle of the body");
+            return 0;
+        }
+        case HL__HP_BODY_EOF:
+            if (fill - p->body_start > p->max_body)
+                return hl__http_fail(p, HL_E_MSG_TOO_BIG, "response body over max_message_size");
+            p->rd = p->wr = fill;
+            if (!eof) return 0;
+            p->state = HL__HP_DONE;
+            continue;
+        case HL__HP_CHUNK_SIZE: {
+            size_t e = hl__line_end(buf, p->rd, fill), i;
+            uint64_t size = 0;
+            int digits = 0;
+            if (!e) {
+                if (fill - p->rd > 1024) return hl__http_fail(p, HL_E_HTTP_PROTOCOL, "chunk size line too long");
+                if (eof) return hl__http_fail(p, HL_E_EOF, "connection closed in the middle of the body");
+                return 0;
+            }
+            for (i = p->rd; i < e && hl__is_hex((unsigned char)buf[i]); i++, digits++) {
+                int c = hl__lower((unsigned char)buf[i]);
+                size = size * 16 + (uint64_t)(c <= '9' ? c - '0' : c - 'a' + 10);
+                if (size > p->max_body) return hl__http_fail(p, HL_E_MSG_TOO_BIG, "chunk larger than max_message_size");
+            }
+            if (!digits || (i < e && buf[i] != ';' && buf[i] != ' ' && buf[i] != '\t' && buf[i] != '\r'))
+                return hl__http_fail(p, HL_E_HTTP_PROTOCOL, "bad chunk size");
+            if ((uint64_t)(p->wr - p->body_start) + size > p->max_body)
+                return hl__http_fail(p, HL_E_MSG_TOO_BIG, "response body over max_message_size");
+            p->rd = e + 1; /* chunk extensions are ignored */
+            p->left = size;
+            p->state = size ? HL__HP_CHUNK_DATA : HL__HP_TRAILERS;
+            continue;
+        }
+        case HL__HP_CHUNK_DATA: {
+            size_t k = (size_t)HL__MIN((uint64_t)(fill - p->rd), p->left);
+            if (k) {
+                HL_MEMMOVE(buf + p->wr, buf + p->rd, k); /* squeeze the framing out */
+                p->wr += k;
+                p->rd += k;
+                p->left -= k;
+            }
+            if (p->left) {
+                if (eof) return hl__http_fail(p, HL_E_EOF, "connection closed in the middle of the body");
+                return 0;
+            }
+            p->state = HL__HP_CHUNK_END;
+            continue;
+        }
+        case HL__HP_CHUNK_END:
+            if (fill - p->rd < 1 || (buf[p->rd] == '\r' && fill - p->rd < 2)) {
+                if (eof) return hl__http_fail(p, HL_E_EOF, "connection closed in the middle of the body");
+                return 0;
+            }
+            if (buf[p->rd] == '\r') p->rd++;
+            if (buf[p->rd] != '\n') return hl__http_fail(p, HL_E_HTTP_PROTOCOL, "chunk data not followed by CRLF");
+            p->rd++;
+            p->state = HL__HP_CHUNK_SIZE;
+            continue;
+        case HL__HP_TRAILERS: {
+            size_t e = hl__line_end(buf, p->rd, fill), ve;
+            int rc;
+            if (!e) {
+                if (fill - p->rd > p->max_head) return hl__http_fail(p, HL_E_HEADER_TOO_BIG, "trailers over max_header_size");
+                if (eof) return hl__http_fail(p, HL_E_EOF, "connection closed in the trailers");
+                return 0;
+            }
+            ve = e;
+            if (ve > p->rd && buf[ve - 1] == '\r') ve--;
+            if (ve == p->rd) {
+                p->rd = e + 1;
+                p->state = HL__HP_DONE;
+                continue;
+            }
+            rc = hl__http_header_line(p, buf + p->rd, buf + ve);
+            if (rc != HL_OK) return rc;
+            p->rd = e + 1;
+            continue;
+        }
+        default: /* HL__HP_DONE */
+            return 1;
+        }
+    }
+}
+/* ==== end http_parse.c ==== */
 /* ==== begin ws_frame.c ==== */
 /* RFC 6455 section 5 frame codec: header encode/decode and masking. Stateless; the receive
    machine keeps header bytes in its buffer until a whole header is there. */
@@ -2787,67 +3243,15 @@ static void hl__ws_accept_compute(const char *key, char out[29])
     hl__base64_encode(digest, 20, out);
 }
 
-static int hl__is_tchar(int c)
-{
-    return hl__is_alnum(c) || (c && strchr("!#$%&'*+-.^_`|~", c) != NULL);
-}
-
 /* Headers the library writes itself; a provider may not set them. */
-static int hl__ws_reserved_header(const char *name)
-{
-    static const char *const names[] = {"host", "upgrade", "connection", "sec-websocket-key",
-                                        "sec-websocket-version", "sec-websocket-protocol",
-                                        "sec-websocket-extensions", "content-length"};
-    size_t i, n = strlen(name);
-    for (i = 0; i < sizeof names / sizeof names[0]; i++)
-        if (strlen(names[i]) == n && hl__ieq(name, names[i], n)) return 1;
-    return 0;
-}
+static const char *const hl__ws_reserved[] = {"host", "upgrade", "connection", "sec-websocket-key",
+                                              "sec-websocket-version", "sec-websocket-protocol",
+                                              "sec-websocket-extensions", "content-length"};
 
-/* Check one extra header; returns HL_OK or HL_E_INVALID with the reason in detail. */
+/* Check one extra header of the upgrade request. */
 static int hl__ws_header_check(const hl_header *h, char *detail, size_t cap)
 {
-    const char *p;
-    if (!h->name || !h->value || !h->name[0]) {
-        hl__fmt(detail, cap, "extra header with a NULL or empty name or value");
-        return HL_E_INVALID;
-    }
-    for (p = h->name; *p; p++)
-        if (!hl__is_tchar((unsigned char)*p)) {
-            hl__fmt(detail, cap, "extra header name '%.40s' has a bad character", h->name);
-            return HL_E_INVALID;
-        }
-    for (p = h->value; *p; p++)
-        if ((unsigned char)*p < 0x20 && *p != '\t') {
-            hl__fmt(detail, cap, "extra header '%.40s' has a control character in its value", h->name);
-            return HL_E_INVALID;
-        }
-    if (hl__ws_reserved_header(h->name)) {
-        hl__fmt(detail, cap, "extra header '%.40s' is written by the library", h->name);
-        return HL_E_INVALID;
-    }
-    return HL_OK;
-}
-
-typedef struct hl__strbuf {
-    char *p;
-    size_t cap, len;
-    int overflow;
-} hl__strbuf;
-
-static void hl__sb_put(hl__strbuf *b, const char *s, size_t n)
-{
-    if (b->len + n > b->cap) {
-        b->overflow = 1;
-        return;
-    }
-    HL_MEMCPY(b->p + b->len, s, n);
-    b->len += n;
-}
-
-static void hl__sb_str(hl__strbuf *b, const char *s)
-{
-    hl__sb_put(b, s, strlen(s));
+    return hl__header_check(h, hl__ws_reserved, sizeof hl__ws_reserved / sizeof hl__ws_reserved[0], detail, cap);
 }
 
 /* Write the upgrade request into out; returns its length or HL_E_HEADER_TOO_BIG. */
@@ -2907,33 +3311,6 @@ typedef struct hl__ws_response {
     const char *retry_after;  /* Retry-After of a refusal (429, 503) */
     size_t retry_after_len;
 } hl__ws_response;
-
-/* Trim spaces and tabs on both sides of p[0..*n). */
-static const char *hl__trim(const char *p, size_t *n)
-{
-    while (*n && (p[0] == ' ' || p[0] == '\t')) {
-        p++;
-        (*n)--;
-    }
-    while (*n && (p[*n - 1] == ' ' || p[*n - 1] == '\t')) (*n)--;
-    return p;
-}
-
-/* Does a comma-separated header value contain token (case-insensitive)? */
-static int hl__list_has(const char *v, size_t n, const char *token)
-{
-    size_t tl = strlen(token), i = 0;
-    while (i < n) {
-        size_t s = i, len;
-        const char *t;
-        while (i < n && v[i] != ',') i++;
-        len = i - s;
-        t = hl__trim(v + s, &len);
-        if (len == tl && hl__ieq(t, token, tl)) return 1;
-        i++;
-    }
-    return 0;
-}
 
 /* Parse the status line and headers in buf[0..n). Returns the header length (body starts
    there), 0 when the blank line has not arrived, HL_E_HEADER_TOO_BIG past max, or
@@ -3635,6 +4012,139 @@ HL_API const hl_profile *hl_profile_hyperliquid(void)
     return &hl__profile_hl;
 }
 /* ==== end profile_hyperliquid.c ==== */
+/* ==== begin http_request.c ==== */
+/* An HTTP request as the client keeps it: a slot holding the request rendered to its exact bytes
+   (so a retry sends the same bytes), its policy and timers; and the endpoints (origin + path,
+   each with a breaker and statistics) and origins (a weight bucket and the pool's share) it
+   belongs to. */
+
+enum {
+    HL__HREQ_FREE = 0,
+    HL__HREQ_QUEUED,   /* waiting for a connection, the rate budget or its retry time */
+    HL__HREQ_ACTIVE,   /* on a connection */
+    HL__HREQ_HELD      /* done by hl_http_fetch: its response stays readable until the next call */
+};
+
+#define HL__HTTP_LAT_BUCKETS 24 /* latency histogram: bucket i holds < 2^(i+4) microseconds */
+
+typedef struct hl__hreq {
+    uint32_t id, gen;
+    int state;
+    uint64_t seq;             /* submit order: the queue is served first come, first served */
+    int32_t endpoint, origin;
+    int32_t conn;             /* the connection while ACTIVE, else -1 */
+    char *buf;                /* the rendered request */
+    size_t len;
+    int head;                 /* a HEAD request: no response body */
+    int idempotent;
+    uint32_t max_retries, attempts, weight;
+    uint32_t connect_ms, first_byte_ms;
+    uint64_t start_ns, deadline_ns, next_try_ns;
+    int fresh_retry_used;     /* the one free retry after a pooled connection turned out closed */
+    int hold;                 /* hl_http_fetch: keep the response until the next call */
+    hl_http_fn cb;
+    void *user;
+    char id_text[17];         /* X-Request-Id */
+    char method[12];
+    char target[64];          /* for log lines: the start of the path */
+} hl__hreq;
+
+typedef struct hl__origin {
+    int used;
+    hl_scheme scheme;
+    uint16_t port;
+    int is_ipv6;
+    char host[HL_URL_MAX_HOST + 1];
+    hl__bucket weight;
+} hl__origin;
+
+typedef struct hl__endpoint {
+    int used;
+    int32_t origin;
+    uint64_t path_hash;
+    char path[64];            /* shown in stats (cut at 63 bytes, query dropped) */
+    hl__breaker breaker;
+    uint64_t requests, retries, bytes_out, bytes_in;
+    uint64_t by_class[6];     /* responses 1xx..5xx by first digit; [0] unused */
+    uint64_t err_timeout, err_network, err_tls, err_protocol, err_refused; /* attempts without a response */
+    uint64_t lat_count, lat_sum_ns, lat_min_ns, lat_max_ns;
+    uint32_t lat_hist[HL__HTTP_LAT_BUCKETS];
+} hl__endpoint;
+
+static int hl__method_idempotent(const char *m)
+{
+    return !strcmp(m, "GET") || !strcmp(m, "HEAD") || !strcmp(m, "PUT") || !strcmp(m, "DELETE") ||
+           !strcmp(m, "OPTIONS") || !strcmp(m, "TRACE");
+}
+
+static const char *const hl__http_reserved[] = {"host", "content-length", "connection", "transfer-encoding",
+                                                "x-request-id", "traceparent"};
+
+static void hl__hex(char *out, const unsigned char *b, size_t n)
+{
+    static const char d[] = "0123456789abcdef";
+    size_t i;
+    for (i = 0; i < n; i++) {
+        out[2 * i] = d[b[i] >> 4];
+        out[2 * i + 1] = d[b[i] & 15];
+    }
+    out[2 * n] = '\0';
+}
+
+/* Render the request into out (cap bytes): request line, Host, our headers, the caller's, the
+   body. Returns the length, or a negative result with the reason in why. */
+static long hl__http_render(char *out, size_t cap, const hl_url *u, const hl_http_req *req, const char *method,
+                            const char *req_id, const char *traceparent, char *why, size_t wcap)
+{
+    hl__strbuf b;
+    char num[32];
+    int i, tls = u->scheme == HL_SCHEME_HTTPS;
+    b.p = out;
+    b.cap = cap;
+    b.len = 0;
+    b.overflow = 0;
+    for (i = 0; i < req->header_count; i++)
+        if (hl__header_check(&req->headers[i], hl__http_reserved, sizeof hl__http_reserved / sizeof hl__http_reserved[0],
+                             why, wcap) != HL_OK)
+            return HL_E_INVALID;
+    hl__sb_str(&b, method);
+    hl__sb_str(&b, " ");
+    hl__sb_str(&b, u->target);
+    hl__sb_str(&b, " HTTP/1.1\r\nHost: ");
+    if (u->is_ipv6) hl__sb_str(&b, "[");
+    hl__sb_str(&b, u->host);
+    if (u->is_ipv6) hl__sb_str(&b, "]");
+    if (u->port != (tls ? 443 : 80)) {
+        hl__fmt(num, sizeof num, ":%u", (unsigned)u->port);
+        hl__sb_str(&b, num);
+    }
+    hl__sb_str(&b, "\r\nUser-Agent: hl_net/" HL_NET_VERSION "\r\nX-Request-Id: ");
+    hl__sb_str(&b, req_id);
+    hl__sb_str(&b, "\r\n");
+    if (traceparent) {
+        hl__sb_str(&b, "traceparent: ");
+        hl__sb_str(&b, traceparent);
+        hl__sb_str(&b, "\r\n");
+    }
+    for (i = 0; i < req->header_count; i++) {
+        hl__sb_str(&b, req->headers[i].name);
+        hl__sb_str(&b, ": ");
+        hl__sb_str(&b, req->headers[i].value);
+        hl__sb_str(&b, "\r\n");
+    }
+    if (req->body_len || strcmp(method, "POST") == 0 || strcmp(method, "PUT") == 0) {
+        hl__fmt(num, sizeof num, "Content-Length: %lu\r\n", (unsigned long)req->body_len);
+        hl__sb_str(&b, num);
+    }
+    hl__sb_str(&b, "\r\n");
+    if (req->body_len) hl__sb_put(&b, (const char *)req->body, req->body_len);
+    if (b.overflow) {
+        hl__fmt(why, wcap, "request head and body over http_request_size (%lu bytes)", (unsigned long)cap);
+        return HL_E_MSG_TOO_BIG;
+    }
+    return (long)b.len;
+}
+/* ==== end http_request.c ==== */
 /* ==== begin context.c ==== */
 /* The context: what a connection slot and the context hold, the configuration and its defaults,
    carving the caller's block, events and logging. The driver files after this one (ws_conn,
@@ -3676,7 +4186,7 @@ typedef struct hl__sub {
 typedef struct hl__qslot {
     int32_t next;
     uint32_t len;
-    int is_snapshot;
+    int is_snapshot;         /* bit 0 is_snapshot, bit 1 after_gap */
     uint64_t recv_ns;
 } hl__qslot;
 
@@ -3734,7 +4244,23 @@ typedef struct hl__conn {
     int batch_events;
     int in_batch;
     uint64_t wake;           /* the next timer of this connection (0: none), set by its turn */
+    /* an HTTP connection (kind HL__KIND_HTTP) of the client's pool */
+    int kind;
+    int32_t hreq;            /* the request on it, -1 when idle */
+    int32_t origin;
+    hl__http_parser hp;
+    hl_header *hdrs;         /* http_max_headers views into the receive buffer */
+    uint64_t idle_until;     /* idle in the pool: closed at this time */
+    uint64_t first_byte_by;  /* the request's time to first byte runs out */
+    int got_bytes;           /* some of the response has arrived */
+    int served;              /* it has carried a response before (a pooled reuse) */
+    int held;                /* its last response is kept for hl_http_fetch */
+    int keep_after_hold;     /* ... and it may go back to the pool afterwards */
+    uint32_t connect_ms;     /* this connection's connect timeout (0: config) */
 } hl__conn;
+
+#define HL__KIND_WS 0
+#define HL__KIND_HTTP 1
 
 struct hl_ctx {
     hl_config cfg;
@@ -3754,6 +4280,12 @@ struct hl_ctx {
     int tok_n;
     hl__venue venues[HL__MAX_VENUES];
     hl__bucket connects;
+    hl__hreq *hreqs;
+    hl__endpoint *endpoints;
+    hl__origin *origins;
+    uint64_t http_seq;
+    int http_kick;           /* the request queue has work now */
+    uint64_t http_wake;      /* the queue's next timer */
     int in_process;          /* callbacks are running: hl_poll may not be re-entered */
     int events;              /* delivered in the current hl_process */
     hl_ctx_stats stats;
@@ -3772,6 +4304,12 @@ static void hl__subs_free_all(hl_ctx *ctx, hl__conn *c);
 static void hl__live_open(hl_ctx *ctx, hl__conn *c, uint64_t now);
 static int hl__live_pong(hl_ctx *ctx, hl__conn *c, const unsigned char *p, size_t n, uint64_t *rtt);
 static void hl__live_app_pong(hl_ctx *ctx, hl__conn *c);
+static void hl__http_conn_ready(hl_ctx *ctx, hl__conn *c);
+static void hl__http_conn_end(hl_ctx *ctx, hl__conn *c);
+static int hl__conn_ready_now(const hl__conn *c);
+
+/* next = the earlier of next and t, where 0 means "none". */
+#define HL__SOONER(next, t) do { if ((t) && (!(next) || (t) < (next))) (next) = (t); } while (0)
 
 HL_API void hl_config_resolve(const hl_config *in, hl_config *out)
 {
@@ -3796,6 +4334,20 @@ HL_API void hl_config_resolve(const hl_config *in, hl_config *out)
     HL__DEF(queue_slots, 64);
     HL__DEF(queue_slot_size, 4096);
     HL__DEF(json_max_tokens, 2048);
+    HL__DEF(http_max_requests, 16);
+    HL__DEF(http_request_size, 16u << 10);
+    HL__DEF(http_max_per_origin, 2);
+    HL__DEF(http_idle_timeout_ms, 30000);
+    HL__DEF(http_max_endpoints, 16);
+    HL__DEF(http_max_headers, 32);
+    HL__DEF(http_data_timeout_ms, 30000);
+    HL__DEF(http_trading_timeout_ms, 10000);
+    HL__DEF(http_max_retries, 2);
+    HL__DEF(http_backoff.initial_ms, 200);
+    HL__DEF(http_backoff.max_ms, 5000);
+    hl__backoff_resolve(&out->http_backoff, &out->http_backoff);
+    hl__breaker_config_resolve(&out->http_breaker, &out->http_breaker);
+    if (out->http_max_requests > 0xFFFF) out->http_max_requests = 0xFFFF;
     if (out->max_connections > 0xFFFF) out->max_connections = 0xFFFF;
     if (out->max_subscriptions > 0xFFFF) out->max_subscriptions = 0xFFFF;
     if (out->read_chunk_size < 1024) out->read_chunk_size = 1024;
@@ -3810,10 +4362,10 @@ HL_API void hl_config_resolve(const hl_config *in, hl_config *out)
 #undef HL__DEF
 }
 
-/* Receive buffer: one whole message plus a read chunk, and never less than the headers. */
+/* Receive buffer: a whole message (or an HTTP response's head and body) plus a read chunk. */
 static size_t hl__rx_cap(const hl_config *c)
 {
-    return HL__MAX((size_t)c->max_message_size, (size_t)c->max_header_size) + c->read_chunk_size;
+    return (size_t)c->max_message_size + c->max_header_size + c->read_chunk_size;
 }
 
 static uint32_t hl__route_cap(const hl_config *c)
@@ -3835,6 +4387,9 @@ static hl_ctx *hl__ctx_carve(hl__arena *a, const hl_config *cfg)
     hl__qslot *qslots = (hl__qslot *)hl__arena_alloc(a, sizeof(hl__qslot) * cfg->queue_slots);
     unsigned char *qdata = (unsigned char *)hl__arena_alloc(a, (size_t)cfg->queue_slots * cfg->queue_slot_size);
     jsmntok_t *toks = (jsmntok_t *)hl__arena_alloc(a, sizeof(jsmntok_t) * cfg->json_max_tokens);
+    hl__hreq *hreqs = (hl__hreq *)hl__arena_alloc(a, sizeof(hl__hreq) * cfg->http_max_requests);
+    hl__endpoint *eps = (hl__endpoint *)hl__arena_alloc(a, sizeof(hl__endpoint) * cfg->http_max_endpoints);
+    hl__origin *origins = (hl__origin *)hl__arena_alloc(a, sizeof(hl__origin) * cfg->http_max_endpoints);
     uint32_t i;
 #if HL_ENABLE_TLS
     unsigned char *anchors = cfg->tls_anchor_space ? (unsigned char *)hl__arena_alloc(a, cfg->tls_anchor_space) : NULL;
@@ -3850,14 +4405,25 @@ static hl_ctx *hl__ctx_carve(hl__arena *a, const hl_config *cfg)
         ctx->qslots = qslots;
         ctx->qdata = qdata;
         ctx->toks = toks;
+        ctx->hreqs = hreqs;
+        ctx->endpoints = eps;
+        ctx->origins = origins;
 #if HL_ENABLE_TLS
         ctx->anchors.base = anchors;
         ctx->anchors.cap = anchors ? cfg->tls_anchor_space : 0;
 #endif
     }
+    for (i = 0; i < cfg->http_max_requests; i++) {
+        char *rb = (char *)hl__arena_alloc(a, cfg->http_request_size);
+        if (hreqs) {
+            HL_MEMSET(&hreqs[i], 0, sizeof hreqs[i]);
+            hreqs[i].buf = rb;
+        }
+    }
     for (i = 0; i < cfg->max_connections; i++) {
         unsigned char *rx = (unsigned char *)hl__arena_alloc(a, hl__rx_cap(cfg));
         unsigned char *tx = (unsigned char *)hl__arena_alloc(a, cfg->send_queue_size);
+        hl_header *hdrs = (hl_header *)hl__arena_alloc(a, sizeof(hl_header) * cfg->http_max_headers);
 #if HL_ENABLE_TLS
         hl__tls *t = (hl__tls *)hl__arena_alloc(a, sizeof(hl__tls));
         unsigned char *ibuf = (unsigned char *)hl__arena_alloc(a, HL__TLS_IBUF);
@@ -3881,12 +4447,17 @@ static hl_ctx *hl__ctx_carve(hl__arena *a, const hl_config *cfg)
             c->ws.tx = tx;
             c->ws.tx_cap = cfg->send_queue_size;
             c->ws.rng = &ctx->rng;
+            c->hdrs = hdrs;
 #if HL_ENABLE_TLS
             c->t = t;
 #endif
         }
     }
-    if (!ctx || !conns || !pfds || !spfds || !subs || !routes || !qslots || !qdata || !toks) return NULL;
+    if (!ctx || !conns || !pfds || !spfds || !subs || !routes || !qslots || !qdata || !toks || !hreqs || !eps ||
+        !origins)
+        return NULL;
+    HL_MEMSET(eps, 0, sizeof(hl__endpoint) * cfg->http_max_endpoints);
+    HL_MEMSET(origins, 0, sizeof(hl__origin) * cfg->http_max_endpoints);
     HL_MEMSET(subs, 0, sizeof(hl__sub) * cfg->max_subscriptions);
     for (i = 0; i < ctx->route_cap; i++) routes[i] = -1;
     for (i = 0; i < cfg->queue_slots; i++) qslots[i].next = i + 1 < cfg->queue_slots ? (int32_t)i + 1 : -1;
@@ -3999,6 +4570,50 @@ static hl_ws hl__conn_handle(const hl__conn *c)
     return h;
 }
 
+/* Take the free slot c for a new connection: a fresh handle and a clean state. The caller sets
+   what kind of connection it is. */
+static void hl__conn_claim(hl_ctx *ctx, hl__conn *c)
+{
+    uint32_t gen = (c->gen + 1) & 0xFFFFu;
+    c->gen = gen ? gen : 1;
+    c->id = c->gen << 16 | (uint32_t)(c - ctx->conns + 1);
+    c->state = HL_STATE_IDLE;
+    c->fd = HL_INVALID_SOCKET;
+    c->deadline = c->wake = 0;
+    c->subprotocols[0] = c->protocol[0] = '\0';
+    c->headers = NULL;
+    c->on_event = NULL;
+    c->user = NULL;
+    c->naddrs = c->addr_i = 0;
+    c->stop = c->io_error = 0;
+    c->close_origin = (hl_close_origin)0;
+    HL_MEMSET(&c->err, 0, sizeof c->err);
+    hl__wsp_reset(&c->ws);
+    HL_MEMSET(&c->ws.stats, 0, sizeof c->ws.stats);
+    c->tls = 0;
+    c->npins = 0;
+    c->reconnect = 0;
+    HL_MEMSET(&c->backoff, 0, sizeof c->backoff);
+    HL_MEMSET(&c->bcfg, 0, sizeof c->bcfg);
+    hl__backoff_resolve(&c->backoff, &c->backoff);
+    hl__breaker_config_resolve(&c->bcfg, &c->bcfg);
+    HL_MEMSET(&c->breaker, 0, sizeof c->breaker);
+    c->attempt = 0;
+    c->retry_after_ns = c->healthy_at = 0;
+    c->profile = NULL;
+    c->venue = -1;
+    c->ping_ms = c->pong_timeout_ms = c->app_ping_ms = c->silence_ms = 0;
+    c->ping_sent_at = c->app_ping_sent_at = 0;
+    c->sub_first = c->sub_last = -1;
+    c->held_by_queue = c->kick = c->batch_events = c->in_batch = 0;
+    c->kind = HL__KIND_WS;
+    c->hreq = c->origin = -1;
+    c->idle_until = c->first_byte_by = 0;
+    c->got_bytes = c->served = c->held = c->keep_after_hold = 0;
+    c->connect_ms = 0;
+}
+
+
 /* The current attempt is over: the slot was freed, or it waits to reconnect. */
 static int hl__gone(const hl__conn *c)
 {
@@ -4025,6 +4640,7 @@ static void hl__emit(hl_ctx *ctx, hl__conn *c, hl_event *ev)
     if (!ev->detail) ev->detail = "";
     if (!ev->reason) ev->reason = "";
     if (!ev->protocol) ev->protocol = "";
+    if (!c->on_event) return; /* the HTTP pool's connections report through their requests */
     ctx->events++;
     c->on_event(ctx, ev);
 }
@@ -4081,6 +4697,32 @@ static void hl__emit_error(hl_ctx *ctx, hl__conn *c, const unsigned char *data, 
     hl__log(ctx, HL_LOG_WARN, c->id, "%s: %s", hl_result_name(c->err.result), c->err.detail);
     hl__emit(ctx, c, &ev);
 }
+
+#if HL_ENABLE_TLS
+/* Trust anchors are parsed on the first wss:// or https:// use (reading a bundle takes tens of
+   milliseconds). */
+static int hl__tls_anchors_ready(hl_ctx *ctx, char *why, size_t cap)
+{
+    int rc;
+    if (ctx->anchors.loaded || ctx->cfg.tls_insecure) return HL_OK;
+    if (ctx->cfg.tls_anchors) {
+        if (!ctx->cfg.tls_anchor_count) {
+            hl__fmt(why, cap, "tls_anchors is set but tls_anchor_count is 0");
+            return HL_E_INVALID;
+        }
+        ctx->anchors.base = (unsigned char *)(uintptr_t)ctx->cfg.tls_anchors; /* read only */
+        ctx->anchors.cap = ctx->cfg.tls_anchor_count * sizeof(br_x509_trust_anchor);
+        ctx->anchors.count = ctx->cfg.tls_anchor_count;
+        ctx->anchors.loaded = 1;
+        return HL_OK;
+    }
+    rc = hl__anchors_load(&ctx->anchors, &ctx->cfg, why, cap);
+    if (rc == HL_OK)
+        hl__log(ctx, HL_LOG_INFO, 0, "loaded %u trust anchors (%u bytes) from %s", (unsigned)ctx->anchors.count,
+                (unsigned)ctx->anchors.bytes_used, ctx->anchors.source);
+    return rc;
+}
+#endif
 /* ==== end context.c ==== */
 /* ==== begin ws_conn.c ==== */
 /* A WebSocket connection's life: resolve, connect (each address in turn), TLS, upgrade, the
@@ -4192,11 +4834,16 @@ static void hl__conn_reset_attempt(hl__conn *c)
    failure is retryable, else end for good (HL_EV_CLOSE, slot freed). */
 static void hl__conn_finish(hl_ctx *ctx, hl__conn *c)
 {
-    uint64_t now = hl__now(ctx);
+    uint64_t now;
     hl_ws_stats *st = &c->ws.stats;
     hl_event ev;
     int final, code;
     const char *reason = "";
+    if (c->kind == HL__KIND_HTTP) {
+        hl__http_conn_end(ctx, c);
+        return;
+    }
+    now = hl__now(ctx);
 #if HL_ENABLE_TLS
     if (c->tls) {
         if (c->err.result) c->t->session_ok = 0; /* resume only after a clean end */
@@ -4316,7 +4963,7 @@ static void hl__connect_next(hl_ctx *ctx, hl__conn *c, int last_result, int last
         const hl_addr *a = &c->addrs[c->addr_i++];
         int e = 0, r = hl__net_open(c->tp, a, &c->fd, &e);
         if (r >= 0) {
-            hl__set_deadline(ctx, c, ctx->cfg.connect_timeout_ms);
+            hl__set_deadline(ctx, c, c->connect_ms ? c->connect_ms : ctx->cfg.connect_timeout_ms);
             hl__set_state(ctx, c, HL_STATE_CONNECTING, HL_OK);
             if (r == 0) hl__tcp_connected(ctx, c);
             return;
@@ -4443,7 +5090,8 @@ static void hl__tls_step(hl_ctx *ctx, hl__conn *c)
     if (c->t->resumed) ctx->stats.tls_handshakes_resumed++;
     else ctx->stats.tls_handshakes_full++;
     hl__log(ctx, HL_LOG_DEBUG, c->id, "TLS established (%s handshake)", c->t->resumed ? "resumed" : "full");
-    hl__upgrade_start(ctx, c);
+    if (c->kind == HL__KIND_HTTP) hl__http_conn_ready(ctx, c);
+    else hl__upgrade_start(ctx, c);
 }
 #endif
 
@@ -4474,7 +5122,8 @@ static void hl__tcp_connected(hl_ctx *ctx, hl__conn *c)
         return;
     }
 #endif
-    hl__upgrade_start(ctx, c);
+    if (c->kind == HL__KIND_HTTP) hl__http_conn_ready(ctx, c);
+    else hl__upgrade_start(ctx, c);
 }
 
 /* The whole response head is in the receive buffer: check it and open, or report refusal. */
@@ -4645,6 +5294,662 @@ static void hl__conn_read(hl_ctx *ctx, hl__conn *c)
     }
 }
 /* ==== end ws_conn.c ==== */
+/* ==== begin http_client.c ==== */
+/* The HTTP/1.1 client: a first-come-first-served request queue, a keep-alive pool made of the
+   context's connection slots (at most http_max_per_origin per origin, closed after
+   http_idle_timeout_ms idle), one request at a time per connection, and per attempt: the
+   endpoint's circuit breaker, the origin's weight budget, time to first byte and total timeouts.
+   A failed attempt is retried with backoff (or the server's Retry-After) only when the request
+   is idempotent and the failure is retryable; a pooled connection the server closed while it
+   sat idle costs one free retry on a fresh connection. */
+
+static hl__hreq *hl__hreq_get(hl_ctx *ctx, hl_http h)
+{
+    uint32_t idx = (h.id & 0xFFFFu) - 1;
+    if (!ctx || h.id == 0 || idx >= ctx->cfg.http_max_requests) return NULL;
+    if (ctx->hreqs[idx].id != h.id || ctx->hreqs[idx].state == HL__HREQ_FREE) return NULL;
+    return &ctx->hreqs[idx];
+}
+
+static int32_t hl__origin_of(hl_ctx *ctx, const hl_url *u)
+{
+    uint32_t i;
+    int32_t free_slot = -1;
+    for (i = 0; i < ctx->cfg.http_max_endpoints; i++) {
+        hl__origin *o = &ctx->origins[i];
+        if (!o->used) {
+            if (free_slot < 0) free_slot = (int32_t)i;
+            continue;
+        }
+        if (o->scheme == u->scheme && o->port == u->port && strcmp(o->host, u->host) == 0) return (int32_t)i;
+    }
+    if (free_slot >= 0) {
+        hl__origin *o = &ctx->origins[free_slot];
+        uint32_t w = ctx->cfg.http_weight_per_minute;
+        o->used = 1;
+        o->scheme = u->scheme;
+        o->port = u->port;
+        o->is_ipv6 = u->is_ipv6;
+        HL_MEMCPY(o->host, u->host, strlen(u->host) + 1);
+        hl__bucket_init(&o->weight, w == HL_UNLIMITED ? 0 : w, w, hl__now(ctx));
+    }
+    return free_slot;
+}
+
+static int32_t hl__endpoint_of(hl_ctx *ctx, int32_t origin, const char *target)
+{
+    size_t n = strcspn(target, "?");
+    uint64_t h = hl__fnv1a(hl__fnv1a(HL__FNV_INIT, &origin, sizeof origin), target, n);
+    uint32_t i;
+    int32_t free_slot = -1;
+    for (i = 0; i < ctx->cfg.http_max_endpoints; i++) {
+        hl__endpoint *e = &ctx->endpoints[i];
+        if (!e->used) {
+            if (free_slot < 0) free_slot = (int32_t)i;
+        } else if (e->origin == origin && e->path_hash == h) {
+            return (int32_t)i;
+        }
+    }
+    if (free_slot >= 0) {
+        hl__endpoint *e = &ctx->endpoints[free_slot];
+        HL_MEMSET(e, 0, sizeof *e);
+        e->used = 1;
+        e->origin = origin;
+        e->path_hash = h;
+        hl__fmt(e->path, sizeof e->path, "%.*s", (int)HL__MIN(n, sizeof e->path - 1), target);
+    }
+    return free_slot;
+}
+
+static void hl__http_latency(hl__endpoint *e, uint64_t ns)
+{
+    uint64_t us = ns / 1000;
+    int b = 0;
+    while (b < HL__HTTP_LAT_BUCKETS - 1 && us >= (16ull << b)) b++;
+    e->lat_hist[b]++;
+    if (!e->lat_count || ns < e->lat_min_ns) e->lat_min_ns = ns;
+    if (ns > e->lat_max_ns) e->lat_max_ns = ns;
+    e->lat_sum_ns += ns;
+    e->lat_count++;
+}
+
+static void hl__http_count_error(hl__endpoint *e, int result)
+{
+    switch (result) {
+    case HL_E_CONNECT_TIMEOUT: case HL_E_REQUEST_TIMEOUT: case HL_E_HANDSHAKE_TIMEOUT: e->err_timeout++; break;
+    case HL_E_TLS: case HL_E_TLS_CERT: e->err_tls++; break;
+    case HL_E_HTTP_PROTOCOL: case HL_E_HEADER_TOO_BIG: case HL_E_MSG_TOO_BIG: e->err_protocol++; break;
+    case HL_E_CIRCUIT_OPEN: case HL_E_RATE_LIMITED: e->err_refused++; break;
+    default: e->err_network++; break;
+    }
+}
+
+static void hl__hreq_free(hl__hreq *q)
+{
+    q->state = HL__HREQ_FREE;
+    q->conn = -1;
+}
+
+/* The request is over: its callback runs once, with the response when c is given. */
+static void hl__http_finish(hl_ctx *ctx, hl__hreq *q, hl__conn *c, int result, const char *detail, uint64_t now)
+{
+    hl_http_response r;
+    HL_MEMSET(&r, 0, sizeof r);
+    r.result = result;
+    r.detail = detail ? detail : "";
+    r.attempts = q->attempts;
+    r.latency_ns = now - q->start_ns;
+    r.request_id = q->id_text;
+    r.request.id = q->id;
+    r.user = q->user;
+    if (c && result == HL_OK) {
+        r.status = c->hp.status;
+        r.headers = c->hdrs;
+        r.header_count = c->hp.nhdrs;
+        r.body = c->ws.rx + c->hp.body_start;
+        r.body_len = c->hp.wr - c->hp.body_start;
+    }
+    hl__log(ctx, result == HL_OK ? HL_LOG_DEBUG : HL_LOG_WARN, 0, "http %s %s -> %d%s%s in %.1f ms, %u attempt(s), request %s",
+            q->method, q->target, r.status, result == HL_OK ? "" : " ", result == HL_OK ? "" : r.detail,
+            (double)r.latency_ns / 1e6, (unsigned)q->attempts, q->id_text);
+    if (q->state != HL__HREQ_HELD) hl__hreq_free(q);
+    ctx->events++;
+    q->cb(ctx, &r);
+}
+
+/* An attempt ended without a usable response: retry it, or finish with the error. */
+static void hl__http_attempt_failed(hl_ctx *ctx, hl__hreq *q, int result, const char *detail, int stale_pooled,
+                                    uint64_t now)
+{
+    hl__endpoint *e = &ctx->endpoints[q->endpoint];
+    uint32_t delay;
+    q->state = HL__HREQ_QUEUED;
+    q->conn = -1;
+    hl__http_count_error(e, result);
+    if (stale_pooled && !q->fresh_retry_used && q->idempotent) {
+        /* the server closed the pooled connection while it sat idle: once, at once, fresh */
+        q->fresh_retry_used = 1;
+        q->attempts--;
+        q->next_try_ns = now;
+        ctx->http_kick = 1;
+        return;
+    }
+    hl__breaker_record(&e->breaker, &ctx->cfg.http_breaker, now, 0);
+    if (!q->idempotent || !hl_err_retryable(result, 0) || q->attempts > q->max_retries || now >= q->deadline_ns) {
+        char why[200];
+        hl__fmt(why, sizeof why, "%s%s", detail,
+                !q->idempotent && hl_err_retryable(result, 0) ? " (not retried: the request is not idempotent)" : "");
+        hl__http_finish(ctx, q, NULL, result, why, now);
+        return;
+    }
+    delay = hl__backoff_delay(&ctx->cfg.http_backoff, q->attempts, hl__rand32(ctx));
+    q->next_try_ns = now + (uint64_t)delay * HL__NS_PER_MS;
+    e->retries++;
+    hl__log(ctx, HL_LOG_INFO, 0, "http %s %s attempt %u failed (%s: %s); retrying in %u ms, request %s", q->method,
+            q->target, (unsigned)q->attempts, hl_result_name(result), detail, (unsigned)delay, q->id_text);
+}
+
+/* The response on c is whole: retry (5xx, 408, 429 on an idempotent request with time left) or
+   deliver it. */
+static void hl__http_response_done(hl_ctx *ctx, hl__conn *c, hl__hreq *q, uint64_t now)
+{
+    hl__endpoint *e = &ctx->endpoints[q->endpoint];
+    int status = c->hp.status;
+    e->by_class[status / 100 <= 5 ? status / 100 : 0]++;
+    e->bytes_in += c->hp.wr - c->hp.body_start;
+    hl__http_latency(e, now - q->start_ns);
+    hl__breaker_record(&e->breaker, &ctx->cfg.http_breaker, now, status < 500);
+    if ((status >= 500 || status == 408 || status == 429) && q->idempotent && q->attempts <= q->max_retries) {
+        uint64_t wait;
+        int64_t ra = c->hp.retry_after ? hl__retry_after_ns(c->hp.retry_after, strlen(c->hp.retry_after),
+                                                            ctx->cfg.wall_clock(ctx->cfg.user))
+                                       : -1;
+        wait = (uint64_t)hl__backoff_delay(&ctx->cfg.http_backoff, q->attempts, hl__rand32(ctx)) * HL__NS_PER_MS;
+        if (ra > 0 && (uint64_t)ra > wait) wait = (uint64_t)ra;
+        if (now + wait < q->deadline_ns) {
+            hl__log(ctx, HL_LOG_INFO, 0, "http %s %s -> %d, retrying in %u ms%s, request %s", q->method, q->target,
+                    status, (unsigned)(wait / HL__NS_PER_MS), ra > 0 ? " (Retry-After)" : "", q->id_text);
+            e->retries++;
+            q->state = HL__HREQ_QUEUED;
+            q->conn = -1;
+            q->next_try_ns = now + wait;
+            return;
+        }
+    }
+    if (q->hold) {
+        q->state = HL__HREQ_HELD;
+        c->held = 1;
+    }
+    hl__http_finish(ctx, q, c, HL_OK, "", now);
+}
+
+/* Put c back into the pool, idle, or close it. */
+static void hl__http_conn_idle(hl_ctx *ctx, hl__conn *c, uint64_t now)
+{
+    c->hreq = -1;
+    c->got_bytes = 0;
+    c->first_byte_by = 0;
+    c->ws.fill = 0;
+    c->served = 1;
+    c->idle_until = now + (uint64_t)ctx->cfg.http_idle_timeout_ms * HL__NS_PER_MS;
+    ctx->http_kick = 1;
+}
+
+/* Send q on c (connected). */
+static void hl__http_send(hl_ctx *ctx, hl__conn *c, hl__hreq *q, uint64_t now)
+{
+    HL_MEMCPY(c->ws.tx, q->buf, q->len);
+    c->ws.tx_head = 0;
+    c->ws.tx_tail = q->len;
+    c->ws.fill = 0;
+    c->got_bytes = 0;
+    c->idle_until = 0;
+    hl__http_parser_init(&c->hp, c->hdrs, (int)ctx->cfg.http_max_headers, ctx->cfg.max_header_size,
+                         ctx->cfg.max_message_size, q->head);
+    c->first_byte_by = now + (uint64_t)q->first_byte_ms * HL__NS_PER_MS;
+    q->endpoint >= 0 ? (void)(ctx->endpoints[q->endpoint].bytes_out += q->len) : (void)0;
+    if (!ctx->in_process) c->io_error = hl__conn_flush(c);
+}
+
+/* The transport of an HTTP connection is up (after TLS for https). */
+static void hl__http_conn_ready(hl_ctx *ctx, hl__conn *c)
+{
+    uint64_t now = hl__now(ctx);
+    c->deadline = 0;
+    hl__set_state(ctx, c, HL_STATE_OPEN, HL_OK);
+    if (c->hreq >= 0) hl__http_send(ctx, c, &ctx->hreqs[c->hreq], now);
+    else hl__http_conn_idle(ctx, c, now);
+}
+
+/* The connection ended (failure, server close, idle timeout): its request, if any, learns why. */
+static void hl__http_conn_end(hl_ctx *ctx, hl__conn *c)
+{
+    uint64_t now = hl__now(ctx);
+    if (c->fd != HL_INVALID_SOCKET) {
+        hl__net_close(c->tp, c->fd);
+        c->fd = HL_INVALID_SOCKET;
+    }
+    if (c->hreq >= 0) {
+        hl__hreq *q = &ctx->hreqs[c->hreq];
+        int result = c->err.result ? c->err.result : HL_E_EOF;
+        int stale = c->served && !c->got_bytes && (result == HL_E_EOF || result == HL_E_RESET || result == HL_E_IO);
+        c->hreq = -1;
+        hl__http_attempt_failed(ctx, q, result, c->err.result ? c->err.detail : "server closed the connection", stale, now);
+    }
+    c->state = HL_STATE_CLOSED;
+    c->id = 0;
+    ctx->http_kick = 1;
+}
+
+/* Fail the attempt on c and close c. */
+static void hl__http_conn_fail(hl_ctx *ctx, hl__conn *c, int result, const char *fmt, const char *arg)
+{
+    hl__set_error(c, result, 0, fmt, arg);
+    hl__http_conn_end(ctx, c);
+}
+
+/* One turn of an HTTP connection once its transport is up. */
+static void hl__http_conn_step(hl_ctx *ctx, hl__conn *c, unsigned revents, uint64_t now)
+{
+    hl__hreq *q = c->hreq >= 0 ? &ctx->hreqs[c->hreq] : NULL;
+    int eof = 0, i;
+    c->wake = 0;
+    if (c->held) return;
+    if (c->io_error) {
+        hl__io_fail(ctx, c, c->io_error, "send");
+        return;
+    }
+    if (hl__wsp_tx_pending(&c->ws)) {
+        int e = hl__conn_flush(c);
+        if (e) {
+            hl__io_fail(ctx, c, e, "send");
+            return;
+        }
+    }
+    if ((revents & (HL_POLLIN | HL_POLLERR)) || hl__conn_ready_now(c)) {
+        for (i = 0; i < HL__READS_PER_PASS; i++) {
+            int e = 0;
+            long r;
+            size_t room = c->ws.rx_cap - c->ws.fill;
+            if (room == 0) break;
+            r = hl__conn_recv(c, c->ws.rx + c->ws.fill, room, &e);
+            if (r == HL__AGAIN) break;
+            if (r == HL__TLS_FAIL_OR_NONE) e = HL__IO_TLS;
+            if (r < 0) {
+                hl__io_fail(ctx, c, e, "recv");
+                return;
+            }
+            if (r == 0) {
+                eof = 1;
+                break;
+            }
+            c->ws.fill += (size_t)r;
+            c->got_bytes = 1;
+        }
+        if (!q) {
+            /* idle in the pool: the server closed it, or sent what nobody asked for */
+            hl__http_conn_fail(ctx, c, eof ? HL_E_EOF : HL_E_HTTP_PROTOCOL, "%s",
+                               eof ? "server closed the idle connection" : "bytes on an idle connection");
+            return;
+        }
+        if (c->got_bytes || eof) {
+            int rc = hl__http_parse(&c->hp, (char *)c->ws.rx, &c->ws.fill, eof);
+            if (rc < 0) {
+                hl__http_conn_fail(ctx, c, rc, "%s", c->hp.detail);
+                return;
+            }
+            if (rc == 1) {
+                int reuse = !c->hp.close && !eof && c->hp.rd == c->ws.fill;
+                c->hreq = -1;
+                hl__http_response_done(ctx, c, q, now);
+                if (c->held) {
+                    c->served = 1;
+                    c->keep_after_hold = reuse;
+                    return;
+                }
+                if (reuse) {
+                    hl__http_conn_idle(ctx, c, now);
+                } else {
+                    c->err.result = HL_OK;
+                    hl__http_conn_end(ctx, c);
+                    return;
+                }
+                q = NULL;
+            }
+        }
+    }
+    if (q) {
+        if (now >= q->deadline_ns) {
+            hl__http_conn_fail(ctx, c, HL_E_REQUEST_TIMEOUT, "no whole response within %s (timeout_ms)", "the total time");
+            return;
+        }
+        if (!c->got_bytes && c->first_byte_by && now >= c->first_byte_by) {
+            hl__http_conn_fail(ctx, c, HL_E_REQUEST_TIMEOUT, "no response byte within %s (first_byte_timeout_ms)",
+                               "the time to first byte");
+            return;
+        }
+        HL__SOONER(c->wake, q->deadline_ns);
+        if (!c->got_bytes) HL__SOONER(c->wake, c->first_byte_by);
+    } else if (c->idle_until) {
+        if (now >= c->idle_until) {
+            c->err.result = HL_OK;
+            hl__http_conn_end(ctx, c);
+            return;
+        }
+        HL__SOONER(c->wake, c->idle_until);
+    }
+}
+
+/* Release responses hl_http_fetch kept: the caller has called into the library again. */
+static void hl__http_release_held(hl_ctx *ctx)
+{
+    uint32_t i;
+    for (i = 0; i < ctx->cfg.http_max_requests; i++) {
+        hl__hreq *q = &ctx->hreqs[i];
+        hl__conn *c;
+        if (q->state != HL__HREQ_HELD) continue;
+        c = q->conn >= 0 ? &ctx->conns[q->conn] : NULL;
+        hl__hreq_free(q);
+        if (!c || !c->held) continue;
+        c->held = 0;
+        if (c->keep_after_hold) {
+            hl__http_conn_idle(ctx, c, hl__now(ctx));
+        } else {
+            c->err.result = HL_OK;
+            hl__http_conn_end(ctx, c);
+        }
+    }
+}
+
+/* A connection for q: an idle pooled one of its origin, or a new one while the origin has fewer
+   than http_max_per_origin. NULL when it must wait. */
+static hl__conn *hl__http_pick_conn(hl_ctx *ctx, hl__hreq *q, int *fresh)
+{
+    uint32_t i, n = 0;
+    hl__conn *free_slot = NULL;
+    for (i = 0; i < ctx->cfg.max_connections; i++) {
+        hl__conn *c = &ctx->conns[i];
+        if (!c->id) {
+            if (!free_slot) free_slot = c;
+            continue;
+        }
+        if (c->kind != HL__KIND_HTTP || c->origin != q->origin) continue;
+        n++;
+        if (c->state == HL_STATE_OPEN && c->hreq < 0 && !c->held && !c->io_error) {
+            *fresh = 0;
+            return c;
+        }
+    }
+    if (!free_slot || n >= ctx->cfg.http_max_per_origin) return NULL;
+    *fresh = 1;
+    return free_slot;
+}
+
+/* Try to start q's next attempt now. Returns when to look again (0: it started or ended). */
+static uint64_t hl__http_dispatch(hl_ctx *ctx, hl__hreq *q, uint64_t now)
+{
+    hl__endpoint *e = &ctx->endpoints[q->endpoint];
+    hl__origin *o = &ctx->origins[q->origin];
+    uint64_t wait = 0;
+    int fresh = 0;
+    hl__conn *c = hl__http_pick_conn(ctx, q, &fresh);
+    if (!c) return 0; /* a connection frees up: http_kick wakes us */
+    if (!hl__breaker_allow(&e->breaker, &ctx->cfg.http_breaker, now, &wait)) {
+        char why[120];
+        hl__fmt(why, sizeof why, "circuit breaker of %s open; next probe in %u ms", e->path,
+                (unsigned)(wait / HL__NS_PER_MS));
+        e->err_refused++;
+        hl__http_finish(ctx, q, NULL, HL_E_CIRCUIT_OPEN, why, now);
+        return 0;
+    }
+    wait = hl__bucket_take(&o->weight, now, q->weight);
+    if (wait) {
+        e->breaker.probe_out = 0; /* not sent: the probe is still to come */
+        if (ctx->cfg.http_rate_fail || wait == UINT64_MAX) {
+            e->err_refused++;
+            hl__http_finish(ctx, q, NULL, HL_E_RATE_LIMITED,
+                            wait == UINT64_MAX ? "request weight above the whole per-minute budget"
+                                               : "over http_weight_per_minute",
+                            now);
+            return 0;
+        }
+        return now + wait;
+    }
+    q->state = HL__HREQ_ACTIVE;
+    q->attempts++;
+    e->requests++;
+    q->conn = (int32_t)(c - ctx->conns);
+    if (!fresh) {
+        c->hreq = (int32_t)(q - ctx->hreqs);
+        hl__http_send(ctx, c, q, now);
+        return 0;
+    }
+    hl__conn_claim(ctx, c);
+    c->kind = HL__KIND_HTTP;
+    c->origin = q->origin;
+    c->hreq = (int32_t)(q - ctx->hreqs);
+    c->url.scheme = o->scheme == HL_SCHEME_HTTPS ? HL_SCHEME_WSS : HL_SCHEME_WS;
+    c->url.port = o->port;
+    c->url.is_ipv6 = o->is_ipv6;
+    HL_MEMCPY(c->url.host, o->host, strlen(o->host) + 1);
+    c->tls = o->scheme == HL_SCHEME_HTTPS;
+    c->connect_ms = q->connect_ms;
+    hl__conn_try_start(ctx, c, now);
+    return 0;
+}
+
+/* Serve the queue in submit order; returns the next time something is due (0: none). */
+static uint64_t hl__http_pump(hl_ctx *ctx, uint64_t now)
+{
+    uint64_t next = 0, last_seq = 0;
+    ctx->http_kick = 0;
+    for (;;) {
+        hl__hreq *q = NULL;
+        uint32_t i;
+        /* the oldest queued request after last_seq */
+        for (i = 0; i < ctx->cfg.http_max_requests; i++) {
+            hl__hreq *r = &ctx->hreqs[i];
+            if (r->state == HL__HREQ_QUEUED && r->seq > last_seq && (!q || r->seq < q->seq)) q = r;
+        }
+        if (!q) break;
+        last_seq = q->seq;
+        if (now >= q->deadline_ns) {
+            hl__http_count_error(&ctx->endpoints[q->endpoint], HL_E_REQUEST_TIMEOUT);
+            hl__http_finish(ctx, q, NULL, HL_E_REQUEST_TIMEOUT, "timed out waiting in the queue (timeout_ms)", now);
+            continue;
+        }
+        HL__SOONER(next, q->deadline_ns);
+        if (q->next_try_ns > now) {
+            HL__SOONER(next, q->next_try_ns);
+            continue;
+        }
+        HL__SOONER(next, hl__http_dispatch(ctx, q, now));
+    }
+    return next;
+}
+
+/* ---- the calls ---- */
+
+HL_API int hl_http_request(hl_ctx *ctx, const hl_http_req *req, hl_http *out)
+{
+    hl__hreq *q = NULL;
+    hl_url u;
+    char why[160], tp[64];
+    const char *method;
+    unsigned char rnd[24];
+    long len;
+    uint32_t i, timeout;
+    int32_t origin, ep;
+    uint64_t now;
+    if (!ctx || !req || !req->url || !req->on_response || !out) return HL_E_INVALID;
+    out->id = 0;
+    if (!ctx->in_process) hl__http_release_held(ctx);
+    method = req->method ? req->method : "GET";
+    if (!method[0] || strlen(method) >= sizeof q->method) return HL_E_INVALID;
+    for (i = 0; method[i]; i++)
+        if (!hl__is_tchar((unsigned char)method[i])) return HL_E_INVALID;
+    if (hl_url_parse(req->url, &u, why, sizeof why) != HL_OK || (u.scheme != HL_SCHEME_HTTP && u.scheme != HL_SCHEME_HTTPS)) {
+        hl__log(ctx, HL_LOG_ERROR, 0, "bad HTTP URL '%.80s': %s", req->url, why[0] ? why : "scheme must be http or https");
+        return HL_E_BAD_URL;
+    }
+    if (u.scheme == HL_SCHEME_HTTPS && !HL_ENABLE_TLS) {
+        hl__log(ctx, HL_LOG_ERROR, 0, "https:// needs a build with HL_ENABLE_TLS 1");
+        return HL_E_UNSUPPORTED;
+    }
+#if HL_ENABLE_TLS
+    if (u.scheme == HL_SCHEME_HTTPS) {
+        int rc = hl__tls_anchors_ready(ctx, why, sizeof why);
+        if (rc != HL_OK) {
+            hl__log(ctx, HL_LOG_ERROR, 0, "%s", why);
+            return rc;
+        }
+    }
+#endif
+    for (i = 0; i < ctx->cfg.http_max_requests; i++)
+        if (ctx->hreqs[i].state == HL__HREQ_FREE) {
+            q = &ctx->hreqs[i];
+            break;
+        }
+    if (!q) {
+        hl__log(ctx, HL_LOG_WARN, 0, "HTTP request queue full: raise http_max_requests (%u)",
+                (unsigned)ctx->cfg.http_max_requests);
+        return HL_E_QUEUE_FULL;
+    }
+    origin = hl__origin_of(ctx, &u);
+    ep = origin >= 0 ? hl__endpoint_of(ctx, origin, u.target) : -1;
+    if (ep < 0) {
+        hl__log(ctx, HL_LOG_WARN, 0, "no room for another endpoint: raise http_max_endpoints (%u)",
+                (unsigned)ctx->cfg.http_max_endpoints);
+        return HL_E_POOL_EMPTY;
+    }
+    now = hl__now(ctx);
+    if (ctx->endpoints[ep].breaker.state == HL_BREAKER_OPEN &&
+        now - ctx->endpoints[ep].breaker.opened_at < (uint64_t)ctx->cfg.http_breaker.cooldown_ms * HL__NS_PER_MS) {
+        ctx->endpoints[ep].err_refused++;
+        return HL_E_CIRCUIT_OPEN; /* fail fast, before anything is queued */
+    }
+    hl__rng_bytes(&ctx->rng, rnd, sizeof rnd);
+    hl__hex(q->id_text, rnd, 8);
+    if (ctx->cfg.http_traceparent) {
+        char trace[33], span[17];
+        hl__hex(trace, rnd + 8, 16);
+        hl__hex(span, rnd, 8);
+        hl__fmt(tp, sizeof tp, "00-%s-%s-01", trace, span);
+    }
+    len = hl__http_render(q->buf, ctx->cfg.http_request_size, &u, req, method, q->id_text,
+                          ctx->cfg.http_traceparent ? tp : NULL, why, sizeof why);
+    if (len < 0) {
+        hl__log(ctx, HL_LOG_ERROR, 0, "%s", why);
+        return (int)len;
+    }
+    if ((size_t)len > ctx->cfg.send_queue_size) {
+        hl__log(ctx, HL_LOG_ERROR, 0, "request of %ld bytes does not fit send_queue_size", len);
+        return HL_E_MSG_TOO_BIG;
+    }
+    q->gen = (q->gen + 1) & 0xFFFFu;
+    if (!q->gen) q->gen = 1;
+    q->id = q->gen << 16 | (i + 1);
+    q->state = HL__HREQ_QUEUED;
+    q->seq = ++ctx->http_seq;
+    q->origin = origin;
+    q->endpoint = ep;
+    q->conn = -1;
+    q->len = (size_t)len;
+    q->head = strcmp(method, "HEAD") == 0;
+    q->idempotent = req->idempotent || hl__method_idempotent(method);
+    q->max_retries = req->retries < 0 ? 0 : req->retries ? (uint32_t)req->retries : ctx->cfg.http_max_retries;
+    q->attempts = 0;
+    q->weight = req->weight ? req->weight : 1;
+    timeout = req->timeout_ms ? req->timeout_ms
+                              : req->cls == HL_HTTP_TRADING ? ctx->cfg.http_trading_timeout_ms : ctx->cfg.http_data_timeout_ms;
+    q->connect_ms = req->connect_timeout_ms;
+    q->first_byte_ms = req->first_byte_timeout_ms ? req->first_byte_timeout_ms : timeout;
+    q->start_ns = now;
+    q->deadline_ns = now + (uint64_t)timeout * HL__NS_PER_MS;
+    q->next_try_ns = 0;
+    q->fresh_retry_used = 0;
+    q->hold = 0;
+    q->cb = req->on_response;
+    q->user = req->user;
+    HL_MEMCPY(q->method, method, strlen(method) + 1);
+    hl__fmt(q->target, sizeof q->target, "%s", u.target);
+    ctx->http_kick = 1;
+    out->id = q->id;
+    return HL_OK;
+}
+
+typedef struct hl__fetch {
+    int done;
+    hl_http_response *out;
+} hl__fetch;
+
+static void hl__fetch_done(hl_ctx *ctx, const hl_http_response *r)
+{
+    hl__fetch *f = (hl__fetch *)r->user;
+    (void)ctx;
+    *f->out = *r;
+    f->done = 1;
+}
+
+HL_API int hl_http_fetch(hl_ctx *ctx, const hl_http_req *req, hl_http_response *out)
+{
+    hl_http_req copy;
+    hl_http h;
+    hl__fetch f;
+    hl__hreq *q;
+    int rc;
+    if (!ctx || !req || !out) return HL_E_INVALID;
+    if (ctx->in_process) return HL_E_STATE;
+    HL_MEMSET(out, 0, sizeof *out);
+    copy = *req;
+    f.done = 0;
+    f.out = out;
+    copy.on_response = hl__fetch_done;
+    copy.user = &f;
+    rc = hl_http_request(ctx, &copy, &h);
+    if (rc != HL_OK) {
+        out->result = rc;
+        out->detail = hl_result_str(rc);
+        return rc;
+    }
+    q = hl__hreq_get(ctx, h);
+    q->hold = 1;
+    while (!f.done) {
+        rc = hl_poll(ctx, 1000);
+        if (rc < 0 && rc != HL_E_STATE) {
+            hl_http_cancel(ctx, h);
+            break;
+        }
+    }
+    out->user = req->user;
+    return out->result;
+}
+
+HL_API int hl_http_cancel(hl_ctx *ctx, hl_http h)
+{
+    hl__hreq *q = hl__hreq_get(ctx, h);
+    if (!q || q->state == HL__HREQ_HELD) return HL_E_BAD_HANDLE;
+    if (q->state == HL__HREQ_ACTIVE && q->conn >= 0) {
+        hl__conn *c = &ctx->conns[q->conn];
+        c->hreq = -1; /* the connection's exchange cannot be finished: close it */
+        c->err.result = HL_OK;
+        hl__http_conn_end(ctx, c);
+    }
+    hl__http_finish(ctx, q, NULL, HL_E_CLOSED, "cancelled by hl_http_cancel", hl__now(ctx));
+    return HL_OK;
+}
+
+HL_API const char *hl_http_header(const hl_http_response *r, const char *name)
+{
+    int i;
+    size_t n;
+    if (!r || !name || !r->headers) return NULL;
+    n = strlen(name) + 1;
+    for (i = 0; i < r->header_count; i++)
+        if (hl__ieq(r->headers[i].name, name, n)) return r->headers[i].value;
+    return NULL;
+}
+/* ==== end http_client.c ==== */
 /* ==== begin subs.c ==== */
 /* The subscription registry and the router. Subscriptions live in fixed slots, each connection
    keeping its own in subscribe order; after every (re)connect they are replayed in that order,
@@ -4916,12 +6221,12 @@ static void hl__sub_deliver(hl_ctx *ctx, hl__conn *c, hl__sub *s, const unsigned
     s->st.bytes += n;
     s->st.last_msg_ns = now;
     s->stale_reported = 0;
-    if (info->is_snapshot) s->st.awaiting_snapshot = 0;
     if (s->on_message) {
         hl_msg m;
         m.data = p;
         m.len = n;
         m.is_snapshot = info->is_snapshot;
+        m.after_gap = s->st.awaiting_snapshot;
         m.recv_ns = now;
         m.ws = hl__conn_handle(c);
         m.sub = hl__sub_handle(s);
@@ -4930,8 +6235,9 @@ static void hl__sub_deliver(hl_ctx *ctx, hl__conn *c, hl__sub *s, const unsigned
         ctx->events++;
         s->on_message(ctx, &m);
     } else {
-        hl__queue_push(ctx, c, s, p, n, info->is_snapshot, now);
+        hl__queue_push(ctx, c, s, p, n, info->is_snapshot | s->st.awaiting_snapshot << 1, now);
     }
+    s->st.awaiting_snapshot = 0;
 }
 
 /* A text message on a connection with a profile. Returns 1 to hold it (a full BACKPRESSURE
@@ -5158,7 +6464,8 @@ HL_API int hl_sub_pull(hl_ctx *ctx, hl_sub sub, void *buf, size_t cap, size_t *l
     if (info) {
         info->data = (const unsigned char *)buf;
         info->len = q->len;
-        info->is_snapshot = q->is_snapshot;
+        info->is_snapshot = q->is_snapshot & 1;
+        info->after_gap = q->is_snapshot >> 1;
         info->recv_ns = q->recv_ns;
         info->ws = hl__conn_handle(c);
         info->sub = sub;
@@ -5247,8 +6554,6 @@ static void hl__live_app_pong(hl_ctx *ctx, hl__conn *c)
     c->app_ping_sent_at = 0;
 }
 
-#define HL__SOONER(next, t) do { if ((t) && (!(next) || (t) < (next))) (next) = (t); } while (0)
-
 /* Run the timers of an open connection; returns the next time one is due (0: none). */
 static uint64_t hl__live_step(hl_ctx *ctx, hl__conn *c, uint64_t now)
 {
@@ -5331,6 +6636,7 @@ static uint64_t hl__live_step(hl_ctx *ctx, hl__conn *c, uint64_t now)
    plaintext BearSSL already decrypted. */
 static int hl__conn_ready_now(const hl__conn *c)
 {
+    if (c->held) return 0;
     if (c->state == HL_STATE_IDLE || c->stop || c->io_error || c->kick) return 1;
 #if HL_ENABLE_TLS
     if (c->tls && !c->held_by_queue && c->fd != HL_INVALID_SOCKET && c->state >= HL_STATE_UPGRADING &&
@@ -5386,6 +6692,10 @@ static void hl__conn_step(hl_ctx *ctx, hl__conn *c, unsigned revents, uint64_t n
         if (hl__gone(c) || c->state == HL_STATE_TLS_HANDSHAKE) return;
     }
 #endif
+    if (c->kind == HL__KIND_HTTP) {
+        hl__http_conn_step(ctx, c, revents, now);
+        return;
+    }
     if (c->io_error) {
         hl__io_fail(ctx, c, c->io_error, "send");
         return;
@@ -5467,6 +6777,8 @@ HL_API int hl_next_timeout(hl_ctx *ctx)
         HL__SOONER(best, c->deadline);
         HL__SOONER(best, c->wake);
     }
+    if (ctx->http_kick) return 0;
+    HL__SOONER(best, ctx->http_wake);
     if (!best) return -1;
     if (best <= now) return 0;
     /* round up so a wake-up never comes before the deadline */
@@ -5481,6 +6793,7 @@ HL_API int hl_process(hl_ctx *ctx, const hl_pollfd *fds, int n)
     if (ctx->in_process) return HL_E_STATE;
     ctx->in_process = 1;
     ctx->events = 0;
+    hl__http_release_held(ctx);
     now = hl__now(ctx);
     for (i = 0; i < ctx->cfg.max_connections; i++) {
         hl__conn *c = &ctx->conns[i];
@@ -5491,6 +6804,7 @@ HL_API int hl_process(hl_ctx *ctx, const hl_pollfd *fds, int n)
             if (fds[k].fd == c->fd && c->fd != HL_INVALID_SOCKET) rev |= fds[k].revents;
         hl__conn_step(ctx, c, rev, now);
     }
+    ctx->http_wake = hl__http_pump(ctx, now);
     ctx->in_process = 0;
     return ctx->events;
 }
@@ -5526,30 +6840,6 @@ HL_API void hl_ctx_shutdown(hl_ctx *ctx)
 /* The public WebSocket calls. They only change state and queue bytes; the work happens in
    hl_poll, except that a send made outside hl_poll is written to the socket at once. */
 
-#if HL_ENABLE_TLS
-/* Trust anchors are parsed on the first wss:// connect (reading the bundle takes tens of ms). */
-static int hl__tls_anchors_ready(hl_ctx *ctx, char *why, size_t cap)
-{
-    int rc;
-    if (ctx->anchors.loaded || ctx->cfg.tls_insecure) return HL_OK;
-    if (ctx->cfg.tls_anchors) {
-        if (!ctx->cfg.tls_anchor_count) {
-            hl__fmt(why, cap, "tls_anchors is set but tls_anchor_count is 0");
-            return HL_E_INVALID;
-        }
-        ctx->anchors.base = (unsigned char *)(uintptr_t)ctx->cfg.tls_anchors; /* read only */
-        ctx->anchors.cap = ctx->cfg.tls_anchor_count * sizeof(br_x509_trust_anchor);
-        ctx->anchors.count = ctx->cfg.tls_anchor_count;
-        ctx->anchors.loaded = 1;
-        return HL_OK;
-    }
-    rc = hl__anchors_load(&ctx->anchors, &ctx->cfg, why, cap);
-    if (rc == HL_OK)
-        hl__log(ctx, HL_LOG_INFO, 0, "loaded %u trust anchors (%u bytes) from %s", (unsigned)ctx->anchors.count,
-                (unsigned)ctx->anchors.bytes_used, ctx->anchors.source);
-    return rc;
-}
-#endif
 
 HL_API int hl_ctx_stats_get(hl_ctx *ctx, hl_ctx_stats *out)
 {
@@ -5608,37 +6898,19 @@ HL_API int hl_ws_connect(hl_ctx *ctx, const hl_ws_desc *desc, hl_ws *out)
                 (unsigned)ctx->cfg.max_connections);
         return HL_E_POOL_EMPTY;
     }
-    c->gen = (c->gen + 1) & 0xFFFFu;
-    if (!c->gen) c->gen = 1;
-    c->id = c->gen << 16 | (i + 1);
-    c->state = HL_STATE_IDLE;
-    c->fd = HL_INVALID_SOCKET;
-    c->deadline = 0;
+    hl__conn_claim(ctx, c);
     c->url = url;
-    c->subprotocols[0] = '\0';
     if (desc->subprotocols) HL_MEMCPY(c->subprotocols, desc->subprotocols, strlen(desc->subprotocols) + 1);
-    c->protocol[0] = '\0';
     c->headers = desc->headers;
     c->headers_user = desc->headers_user;
     c->on_event = desc->on_event;
     c->user = desc->user;
-    c->naddrs = c->addr_i = 0;
-    c->stop = 0;
-    c->io_error = 0;
-    c->close_origin = (hl_close_origin)0;
     c->tls = url.scheme == HL_SCHEME_WSS;
     c->npins = desc->tls_pin_count;
     if (c->npins) HL_MEMCPY(c->pins, desc->tls_pins, 32 * (size_t)c->npins);
-    HL_MEMSET(&c->err, 0, sizeof c->err);
-    hl__wsp_reset(&c->ws);
-    HL_MEMSET(&c->ws.stats, 0, sizeof c->ws.stats);
     c->reconnect = desc->reconnect != 0;
     hl__backoff_resolve(&desc->backoff, &c->backoff);
     hl__breaker_config_resolve(&desc->breaker, &c->bcfg);
-    HL_MEMSET(&c->breaker, 0, sizeof c->breaker);
-    c->attempt = 0;
-    c->retry_after_ns = 0;
-    c->healthy_at = 0;
     c->profile = desc->profile;
     c->venue = desc->profile ? hl__venue_of(ctx, desc->profile) : -1;
     c->ping_ms = desc->ping_interval_ms;
@@ -5646,13 +6918,7 @@ HL_API int hl_ws_connect(hl_ctx *ctx, const hl_ws_desc *desc, hl_ws *out)
     c->app_ping_ms = desc->app_ping_ms ? desc->app_ping_ms : (desc->profile ? desc->profile->app_ping_ms : 0);
     if (c->app_ping_ms == HL_UNLIMITED) c->app_ping_ms = 0;
     c->silence_ms = desc->silence_timeout_ms;
-    c->ping_sent_at = c->app_ping_sent_at = 0;
-    c->sub_first = c->sub_last = -1;
-    c->held_by_queue = 0;
-    c->kick = 0;
-    c->wake = 0;
     c->batch_events = desc->batch_events != 0;
-    c->in_batch = 0;
     out->id = c->id;
     return HL_OK;
 }

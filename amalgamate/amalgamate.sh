@@ -22,12 +22,16 @@ token_bucket.c
 sys.c
 transport.c
 tls.c
+http_syntax.c
+http_parse.c
 ws_frame.c
 ws_handshake.c
 ws_proto.c
 profile_hyperliquid.c
+http_request.c
 context.c
 ws_conn.c
+http_client.c
 subs.c
 liveness.c
 poll.c

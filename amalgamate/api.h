@@ -228,6 +228,24 @@ typedef struct hl_config {
     uint32_t queue_slots;          /* 64: message slots shared by all pull queues */
     uint32_t queue_slot_size;      /* 4096: largest message a pull queue keeps */
     uint32_t json_max_tokens;      /* 2048: tokens hl_msg_tokens can give one message */
+
+    /* HTTP client. Its connections come from the same max_connections slots; a response body
+       is bounded by max_message_size and its head by max_header_size. */
+    uint32_t http_max_requests;    /* 16: requests queued or in flight */
+    uint32_t http_request_size;    /* 16 KiB: one request's head and body */
+    uint32_t http_max_per_origin;  /* 2: pooled connections per origin */
+    uint32_t http_idle_timeout_ms; /* 30000: an idle pooled connection is closed after this */
+    uint32_t http_max_endpoints;   /* 16: origin+path pairs with their own breaker and stats */
+    uint32_t http_max_headers;     /* 32: response headers kept (more: HL_E_HEADER_TOO_BIG) */
+    uint32_t http_data_timeout_ms; /* 30000: total time of a HL_HTTP_DATA request */
+    uint32_t http_trading_timeout_ms; /* 10000: total time of a HL_HTTP_TRADING request */
+    uint32_t http_max_retries;     /* 2: retries of a retryable, idempotent request */
+    hl_backoff http_backoff;       /* between retries: 200 ms, x2, up to 5 s by default */
+    hl_breaker_config http_breaker;/* per endpoint */
+    uint32_t http_weight_per_minute; /* 0: no client-side limit (Hyperliquid: 1200 per IP) */
+    int http_rate_fail;            /* 1: over the weight budget fail with HL_E_RATE_LIMITED;
+                                      0: wait in the request queue */
+    int http_traceparent;          /* 1: also send a W3C traceparent header */
 } hl_config;
 
 #define HL_UNLIMITED 0xFFFFFFFFu
@@ -491,7 +509,8 @@ typedef enum hl_overflow {
 typedef struct hl_msg {
     const unsigned char *data; /* valid during the callback / copied out by hl_sub_pull */
     size_t len;
-    int is_snapshot;
+    int is_snapshot;           /* the message says it is a snapshot (Hyperliquid isSnapshot) */
+    int after_gap;             /* the first message of the route after a reconnect's gap */
     uint64_t recv_ns;          /* context clock when it arrived */
     hl_ws ws;
     hl_sub sub;
@@ -525,7 +544,7 @@ typedef struct hl_sub_stats {
     uint64_t msgs, bytes, drops, conflated;
     uint32_t queued, queue_peak;
     uint64_t last_msg_ns;
-    int awaiting_snapshot;
+    int awaiting_snapshot;     /* re-subscribed after a drop; no message since (see HL_EV_GAP) */
 } hl_sub_stats;
 HL_API int hl_sub_stats_get(hl_ctx *ctx, hl_sub sub, hl_sub_stats *out);
 
@@ -541,6 +560,63 @@ HL_API int hl_msg_tokens(hl_ctx *ctx, const hl_msg *msg, const hl_json_tok **tok
 /* The whole context's statistics as JSON into buf (NUL-terminated). Returns the length, or
    HL_E_QUEUE_FULL with nothing useful in buf when cap is too small. */
 HL_API int hl_stats_json(hl_ctx *ctx, char *buf, size_t cap);
+
+/* ---- HTTP/1.1 client ----------------------------------------------------------------------- */
+
+typedef struct hl_http {
+    uint32_t id;
+} hl_http;
+
+typedef enum hl_http_class {
+    HL_HTTP_DATA = 0,   /* reads: config.http_data_timeout_ms */
+    HL_HTTP_TRADING     /* writes that move money: config.http_trading_timeout_ms */
+} hl_http_class;
+
+typedef struct hl_http_response {
+    int result;                 /* HL_OK when a response arrived (any status) */
+    const char *detail;         /* why, when result is not HL_OK */
+    int status;                 /* HTTP status, 0 without a response */
+    const hl_header *headers;   /* NUL-terminated names and values, valid during the callback */
+    int header_count;
+    const unsigned char *body;  /* valid during the callback (hl_http_fetch: until the next call) */
+    size_t body_len;
+    uint32_t attempts;          /* 1 + retries */
+    uint64_t latency_ns;        /* from hl_http_request to the response */
+    const char *request_id;     /* the X-Request-Id sent */
+    hl_http request;
+    void *user;
+} hl_http_response;
+
+typedef void (*hl_http_fn)(hl_ctx *ctx, const hl_http_response *r);
+
+typedef struct hl_http_req {
+    const char *method;         /* "GET" when NULL */
+    const char *url;            /* http:// or https:// */
+    const hl_header *headers;   /* extra headers (no Host, Content-Length, Connection) */
+    int header_count;
+    const void *body;
+    size_t body_len;
+    int idempotent;             /* 1: a POST that may be retried (Hyperliquid /info) */
+    int retries;                /* -1: none; 0: config.http_max_retries; else this many */
+    uint32_t weight;            /* rate-limit weight (0 means 1) */
+    hl_http_class cls;
+    uint32_t connect_timeout_ms;/* 0: config.connect_timeout_ms */
+    uint32_t first_byte_timeout_ms; /* 0: the total timeout */
+    uint32_t timeout_ms;        /* total, retries included; 0: the class default */
+    hl_http_fn on_response;     /* required for hl_http_request */
+    void *user;
+} hl_http_req;
+
+/* Start a request; hl_poll does the rest and calls on_response exactly once. The request is
+   copied: req and what it points to may go away after the call. */
+HL_API int hl_http_request(hl_ctx *ctx, const hl_http_req *req, hl_http *out);
+/* Blocking: run hl_poll until the response is complete. *out stays valid until the next call
+   into the library. Returns out->result. */
+HL_API int hl_http_fetch(hl_ctx *ctx, const hl_http_req *req, hl_http_response *out);
+/* Give up on a request: its callback runs with HL_E_CLOSED. */
+HL_API int hl_http_cancel(hl_ctx *ctx, hl_http req);
+/* A response header by name (case-insensitive), or NULL. */
+HL_API const char *hl_http_header(const hl_http_response *r, const char *name);
 
 /* Parse a key pin: 64 hex digits, or base64 of the 32 bytes (44 characters, as HPKP writes
    pin-sha256). `openssl x509 -pubkey -noout | openssl pkey -pubin -outform der | sha256sum`. */

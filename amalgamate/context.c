@@ -38,7 +38,7 @@ typedef struct hl__sub {
 typedef struct hl__qslot {
     int32_t next;
     uint32_t len;
-    int is_snapshot;
+    int is_snapshot;         /* bit 0 is_snapshot, bit 1 after_gap */
     uint64_t recv_ns;
 } hl__qslot;
 
@@ -96,7 +96,23 @@ typedef struct hl__conn {
     int batch_events;
     int in_batch;
     uint64_t wake;           /* the next timer of this connection (0: none), set by its turn */
+    /* an HTTP connection (kind HL__KIND_HTTP) of the client's pool */
+    int kind;
+    int32_t hreq;            /* the request on it, -1 when idle */
+    int32_t origin;
+    hl__http_parser hp;
+    hl_header *hdrs;         /* http_max_headers views into the receive buffer */
+    uint64_t idle_until;     /* idle in the pool: closed at this time */
+    uint64_t first_byte_by;  /* the request's time to first byte runs out */
+    int got_bytes;           /* some of the response has arrived */
+    int served;              /* it has carried a response before (a pooled reuse) */
+    int held;                /* its last response is kept for hl_http_fetch */
+    int keep_after_hold;     /* ... and it may go back to the pool afterwards */
+    uint32_t connect_ms;     /* this connection's connect timeout (0: config) */
 } hl__conn;
+
+#define HL__KIND_WS 0
+#define HL__KIND_HTTP 1
 
 struct hl_ctx {
     hl_config cfg;
@@ -116,6 +132,12 @@ struct hl_ctx {
     int tok_n;
     hl__venue venues[HL__MAX_VENUES];
     hl__bucket connects;
+    hl__hreq *hreqs;
+    hl__endpoint *endpoints;
+    hl__origin *origins;
+    uint64_t http_seq;
+    int http_kick;           /* the request queue has work now */
+    uint64_t http_wake;      /* the queue's next timer */
     int in_process;          /* callbacks are running: hl_poll may not be re-entered */
     int events;              /* delivered in the current hl_process */
     hl_ctx_stats stats;
@@ -134,6 +156,12 @@ static void hl__subs_free_all(hl_ctx *ctx, hl__conn *c);
 static void hl__live_open(hl_ctx *ctx, hl__conn *c, uint64_t now);
 static int hl__live_pong(hl_ctx *ctx, hl__conn *c, const unsigned char *p, size_t n, uint64_t *rtt);
 static void hl__live_app_pong(hl_ctx *ctx, hl__conn *c);
+static void hl__http_conn_ready(hl_ctx *ctx, hl__conn *c);
+static void hl__http_conn_end(hl_ctx *ctx, hl__conn *c);
+static int hl__conn_ready_now(const hl__conn *c);
+
+/* next = the earlier of next and t, where 0 means "none". */
+#define HL__SOONER(next, t) do { if ((t) && (!(next) || (t) < (next))) (next) = (t); } while (0)
 
 HL_API void hl_config_resolve(const hl_config *in, hl_config *out)
 {
@@ -158,6 +186,20 @@ HL_API void hl_config_resolve(const hl_config *in, hl_config *out)
     HL__DEF(queue_slots, 64);
     HL__DEF(queue_slot_size, 4096);
     HL__DEF(json_max_tokens, 2048);
+    HL__DEF(http_max_requests, 16);
+    HL__DEF(http_request_size, 16u << 10);
+    HL__DEF(http_max_per_origin, 2);
+    HL__DEF(http_idle_timeout_ms, 30000);
+    HL__DEF(http_max_endpoints, 16);
+    HL__DEF(http_max_headers, 32);
+    HL__DEF(http_data_timeout_ms, 30000);
+    HL__DEF(http_trading_timeout_ms, 10000);
+    HL__DEF(http_max_retries, 2);
+    HL__DEF(http_backoff.initial_ms, 200);
+    HL__DEF(http_backoff.max_ms, 5000);
+    hl__backoff_resolve(&out->http_backoff, &out->http_backoff);
+    hl__breaker_config_resolve(&out->http_breaker, &out->http_breaker);
+    if (out->http_max_requests > 0xFFFF) out->http_max_requests = 0xFFFF;
     if (out->max_connections > 0xFFFF) out->max_connections = 0xFFFF;
     if (out->max_subscriptions > 0xFFFF) out->max_subscriptions = 0xFFFF;
     if (out->read_chunk_size < 1024) out->read_chunk_size = 1024;
@@ -172,10 +214,10 @@ HL_API void hl_config_resolve(const hl_config *in, hl_config *out)
 #undef HL__DEF
 }
 
-/* Receive buffer: one whole message plus a read chunk, and never less than the headers. */
+/* Receive buffer: a whole message (or an HTTP response's head and body) plus a read chunk. */
 static size_t hl__rx_cap(const hl_config *c)
 {
-    return HL__MAX((size_t)c->max_message_size, (size_t)c->max_header_size) + c->read_chunk_size;
+    return (size_t)c->max_message_size + c->max_header_size + c->read_chunk_size;
 }
 
 static uint32_t hl__route_cap(const hl_config *c)
@@ -197,6 +239,9 @@ static hl_ctx *hl__ctx_carve(hl__arena *a, const hl_config *cfg)
     hl__qslot *qslots = (hl__qslot *)hl__arena_alloc(a, sizeof(hl__qslot) * cfg->queue_slots);
     unsigned char *qdata = (unsigned char *)hl__arena_alloc(a, (size_t)cfg->queue_slots * cfg->queue_slot_size);
     jsmntok_t *toks = (jsmntok_t *)hl__arena_alloc(a, sizeof(jsmntok_t) * cfg->json_max_tokens);
+    hl__hreq *hreqs = (hl__hreq *)hl__arena_alloc(a, sizeof(hl__hreq) * cfg->http_max_requests);
+    hl__endpoint *eps = (hl__endpoint *)hl__arena_alloc(a, sizeof(hl__endpoint) * cfg->http_max_endpoints);
+    hl__origin *origins = (hl__origin *)hl__arena_alloc(a, sizeof(hl__origin) * cfg->http_max_endpoints);
     uint32_t i;
 #if HL_ENABLE_TLS
     unsigned char *anchors = cfg->tls_anchor_space ? (unsigned char *)hl__arena_alloc(a, cfg->tls_anchor_space) : NULL;
@@ -212,14 +257,25 @@ static hl_ctx *hl__ctx_carve(hl__arena *a, const hl_config *cfg)
         ctx->qslots = qslots;
         ctx->qdata = qdata;
         ctx->toks = toks;
+        ctx->hreqs = hreqs;
+        ctx->endpoints = eps;
+        ctx->origins = origins;
 #if HL_ENABLE_TLS
         ctx->anchors.base = anchors;
         ctx->anchors.cap = anchors ? cfg->tls_anchor_space : 0;
 #endif
     }
+    for (i = 0; i < cfg->http_max_requests; i++) {
+        char *rb = (char *)hl__arena_alloc(a, cfg->http_request_size);
+        if (hreqs) {
+            HL_MEMSET(&hreqs[i], 0, sizeof hreqs[i]);
+            hreqs[i].buf = rb;
+        }
+    }
     for (i = 0; i < cfg->max_connections; i++) {
         unsigned char *rx = (unsigned char *)hl__arena_alloc(a, hl__rx_cap(cfg));
         unsigned char *tx = (unsigned char *)hl__arena_alloc(a, cfg->send_queue_size);
+        hl_header *hdrs = (hl_header *)hl__arena_alloc(a, sizeof(hl_header) * cfg->http_max_headers);
 #if HL_ENABLE_TLS
         hl__tls *t = (hl__tls *)hl__arena_alloc(a, sizeof(hl__tls));
         unsigned char *ibuf = (unsigned char *)hl__arena_alloc(a, HL__TLS_IBUF);
@@ -243,12 +299,17 @@ static hl_ctx *hl__ctx_carve(hl__arena *a, const hl_config *cfg)
             c->ws.tx = tx;
             c->ws.tx_cap = cfg->send_queue_size;
             c->ws.rng = &ctx->rng;
+            c->hdrs = hdrs;
 #if HL_ENABLE_TLS
             c->t = t;
 #endif
         }
     }
-    if (!ctx || !conns || !pfds || !spfds || !subs || !routes || !qslots || !qdata || !toks) return NULL;
+    if (!ctx || !conns || !pfds || !spfds || !subs || !routes || !qslots || !qdata || !toks || !hreqs || !eps ||
+        !origins)
+        return NULL;
+    HL_MEMSET(eps, 0, sizeof(hl__endpoint) * cfg->http_max_endpoints);
+    HL_MEMSET(origins, 0, sizeof(hl__origin) * cfg->http_max_endpoints);
     HL_MEMSET(subs, 0, sizeof(hl__sub) * cfg->max_subscriptions);
     for (i = 0; i < ctx->route_cap; i++) routes[i] = -1;
     for (i = 0; i < cfg->queue_slots; i++) qslots[i].next = i + 1 < cfg->queue_slots ? (int32_t)i + 1 : -1;
@@ -361,6 +422,50 @@ static hl_ws hl__conn_handle(const hl__conn *c)
     return h;
 }
 
+/* Take the free slot c for a new connection: a fresh handle and a clean state. The caller sets
+   what kind of connection it is. */
+static void hl__conn_claim(hl_ctx *ctx, hl__conn *c)
+{
+    uint32_t gen = (c->gen + 1) & 0xFFFFu;
+    c->gen = gen ? gen : 1;
+    c->id = c->gen << 16 | (uint32_t)(c - ctx->conns + 1);
+    c->state = HL_STATE_IDLE;
+    c->fd = HL_INVALID_SOCKET;
+    c->deadline = c->wake = 0;
+    c->subprotocols[0] = c->protocol[0] = '\0';
+    c->headers = NULL;
+    c->on_event = NULL;
+    c->user = NULL;
+    c->naddrs = c->addr_i = 0;
+    c->stop = c->io_error = 0;
+    c->close_origin = (hl_close_origin)0;
+    HL_MEMSET(&c->err, 0, sizeof c->err);
+    hl__wsp_reset(&c->ws);
+    HL_MEMSET(&c->ws.stats, 0, sizeof c->ws.stats);
+    c->tls = 0;
+    c->npins = 0;
+    c->reconnect = 0;
+    HL_MEMSET(&c->backoff, 0, sizeof c->backoff);
+    HL_MEMSET(&c->bcfg, 0, sizeof c->bcfg);
+    hl__backoff_resolve(&c->backoff, &c->backoff);
+    hl__breaker_config_resolve(&c->bcfg, &c->bcfg);
+    HL_MEMSET(&c->breaker, 0, sizeof c->breaker);
+    c->attempt = 0;
+    c->retry_after_ns = c->healthy_at = 0;
+    c->profile = NULL;
+    c->venue = -1;
+    c->ping_ms = c->pong_timeout_ms = c->app_ping_ms = c->silence_ms = 0;
+    c->ping_sent_at = c->app_ping_sent_at = 0;
+    c->sub_first = c->sub_last = -1;
+    c->held_by_queue = c->kick = c->batch_events = c->in_batch = 0;
+    c->kind = HL__KIND_WS;
+    c->hreq = c->origin = -1;
+    c->idle_until = c->first_byte_by = 0;
+    c->got_bytes = c->served = c->held = c->keep_after_hold = 0;
+    c->connect_ms = 0;
+}
+
+
 /* The current attempt is over: the slot was freed, or it waits to reconnect. */
 static int hl__gone(const hl__conn *c)
 {
@@ -387,6 +492,7 @@ static void hl__emit(hl_ctx *ctx, hl__conn *c, hl_event *ev)
     if (!ev->detail) ev->detail = "";
     if (!ev->reason) ev->reason = "";
     if (!ev->protocol) ev->protocol = "";
+    if (!c->on_event) return; /* the HTTP pool's connections report through their requests */
     ctx->events++;
     c->on_event(ctx, ev);
 }
@@ -443,3 +549,29 @@ static void hl__emit_error(hl_ctx *ctx, hl__conn *c, const unsigned char *data, 
     hl__log(ctx, HL_LOG_WARN, c->id, "%s: %s", hl_result_name(c->err.result), c->err.detail);
     hl__emit(ctx, c, &ev);
 }
+
+#if HL_ENABLE_TLS
+/* Trust anchors are parsed on the first wss:// or https:// use (reading a bundle takes tens of
+   milliseconds). */
+static int hl__tls_anchors_ready(hl_ctx *ctx, char *why, size_t cap)
+{
+    int rc;
+    if (ctx->anchors.loaded || ctx->cfg.tls_insecure) return HL_OK;
+    if (ctx->cfg.tls_anchors) {
+        if (!ctx->cfg.tls_anchor_count) {
+            hl__fmt(why, cap, "tls_anchors is set but tls_anchor_count is 0");
+            return HL_E_INVALID;
+        }
+        ctx->anchors.base = (unsigned char *)(uintptr_t)ctx->cfg.tls_anchors; /* read only */
+        ctx->anchors.cap = ctx->cfg.tls_anchor_count * sizeof(br_x509_trust_anchor);
+        ctx->anchors.count = ctx->cfg.tls_anchor_count;
+        ctx->anchors.loaded = 1;
+        return HL_OK;
+    }
+    rc = hl__anchors_load(&ctx->anchors, &ctx->cfg, why, cap);
+    if (rc == HL_OK)
+        hl__log(ctx, HL_LOG_INFO, 0, "loaded %u trust anchors (%u bytes) from %s", (unsigned)ctx->anchors.count,
+                (unsigned)ctx->anchors.bytes_used, ctx->anchors.source);
+    return rc;
+}
+#endif

@@ -44,8 +44,6 @@ static void hl__live_app_pong(hl_ctx *ctx, hl__conn *c)
     c->app_ping_sent_at = 0;
 }
 
-#define HL__SOONER(next, t) do { if ((t) && (!(next) || (t) < (next))) (next) = (t); } while (0)
-
 /* Run the timers of an open connection; returns the next time one is due (0: none). */
 static uint64_t hl__live_step(hl_ctx *ctx, hl__conn *c, uint64_t now)
 {

@@ -5,6 +5,7 @@
    plaintext BearSSL already decrypted. */
 static int hl__conn_ready_now(const hl__conn *c)
 {
+    if (c->held) return 0;
     if (c->state == HL_STATE_IDLE || c->stop || c->io_error || c->kick) return 1;
 #if HL_ENABLE_TLS
     if (c->tls && !c->held_by_queue && c->fd != HL_INVALID_SOCKET && c->state >= HL_STATE_UPGRADING &&
@@ -60,6 +61,10 @@ static void hl__conn_step(hl_ctx *ctx, hl__conn *c, unsigned revents, uint64_t n
         if (hl__gone(c) || c->state == HL_STATE_TLS_HANDSHAKE) return;
     }
 #endif
+    if (c->kind == HL__KIND_HTTP) {
+        hl__http_conn_step(ctx, c, revents, now);
+        return;
+    }
     if (c->io_error) {
         hl__io_fail(ctx, c, c->io_error, "send");
         return;
@@ -141,6 +146,8 @@ HL_API int hl_next_timeout(hl_ctx *ctx)
         HL__SOONER(best, c->deadline);
         HL__SOONER(best, c->wake);
     }
+    if (ctx->http_kick) return 0;
+    HL__SOONER(best, ctx->http_wake);
     if (!best) return -1;
     if (best <= now) return 0;
     /* round up so a wake-up never comes before the deadline */
@@ -155,6 +162,7 @@ HL_API int hl_process(hl_ctx *ctx, const hl_pollfd *fds, int n)
     if (ctx->in_process) return HL_E_STATE;
     ctx->in_process = 1;
     ctx->events = 0;
+    hl__http_release_held(ctx);
     now = hl__now(ctx);
     for (i = 0; i < ctx->cfg.max_connections; i++) {
         hl__conn *c = &ctx->conns[i];
@@ -165,6 +173,7 @@ HL_API int hl_process(hl_ctx *ctx, const hl_pollfd *fds, int n)
             if (fds[k].fd == c->fd && c->fd != HL_INVALID_SOCKET) rev |= fds[k].revents;
         hl__conn_step(ctx, c, rev, now);
     }
+    ctx->http_wake = hl__http_pump(ctx, now);
     ctx->in_process = 0;
     return ctx->events;
 }

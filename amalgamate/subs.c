@@ -268,12 +268,12 @@ static void hl__sub_deliver(hl_ctx *ctx, hl__conn *c, hl__sub *s, const unsigned
     s->st.bytes += n;
     s->st.last_msg_ns = now;
     s->stale_reported = 0;
-    if (info->is_snapshot) s->st.awaiting_snapshot = 0;
     if (s->on_message) {
         hl_msg m;
         m.data = p;
         m.len = n;
         m.is_snapshot = info->is_snapshot;
+        m.after_gap = s->st.awaiting_snapshot;
         m.recv_ns = now;
         m.ws = hl__conn_handle(c);
         m.sub = hl__sub_handle(s);
@@ -282,8 +282,9 @@ static void hl__sub_deliver(hl_ctx *ctx, hl__conn *c, hl__sub *s, const unsigned
         ctx->events++;
         s->on_message(ctx, &m);
     } else {
-        hl__queue_push(ctx, c, s, p, n, info->is_snapshot, now);
+        hl__queue_push(ctx, c, s, p, n, info->is_snapshot | s->st.awaiting_snapshot << 1, now);
     }
+    s->st.awaiting_snapshot = 0;
 }
 
 /* A text message on a connection with a profile. Returns 1 to hold it (a full BACKPRESSURE
@@ -510,7 +511,8 @@ HL_API int hl_sub_pull(hl_ctx *ctx, hl_sub sub, void *buf, size_t cap, size_t *l
     if (info) {
         info->data = (const unsigned char *)buf;
         info->len = q->len;
-        info->is_snapshot = q->is_snapshot;
+        info->is_snapshot = q->is_snapshot & 1;
+        info->after_gap = q->is_snapshot >> 1;
         info->recv_ns = q->recv_ns;
         info->ws = hl__conn_handle(c);
         info->sub = sub;

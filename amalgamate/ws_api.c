@@ -1,30 +1,6 @@
 /* The public WebSocket calls. They only change state and queue bytes; the work happens in
    hl_poll, except that a send made outside hl_poll is written to the socket at once. */
 
-#if HL_ENABLE_TLS
-/* Trust anchors are parsed on the first wss:// connect (reading the bundle takes tens of ms). */
-static int hl__tls_anchors_ready(hl_ctx *ctx, char *why, size_t cap)
-{
-    int rc;
-    if (ctx->anchors.loaded || ctx->cfg.tls_insecure) return HL_OK;
-    if (ctx->cfg.tls_anchors) {
-        if (!ctx->cfg.tls_anchor_count) {
-            hl__fmt(why, cap, "tls_anchors is set but tls_anchor_count is 0");
-            return HL_E_INVALID;
-        }
-        ctx->anchors.base = (unsigned char *)(uintptr_t)ctx->cfg.tls_anchors; /* read only */
-        ctx->anchors.cap = ctx->cfg.tls_anchor_count * sizeof(br_x509_trust_anchor);
-        ctx->anchors.count = ctx->cfg.tls_anchor_count;
-        ctx->anchors.loaded = 1;
-        return HL_OK;
-    }
-    rc = hl__anchors_load(&ctx->anchors, &ctx->cfg, why, cap);
-    if (rc == HL_OK)
-        hl__log(ctx, HL_LOG_INFO, 0, "loaded %u trust anchors (%u bytes) from %s", (unsigned)ctx->anchors.count,
-                (unsigned)ctx->anchors.bytes_used, ctx->anchors.source);
-    return rc;
-}
-#endif
 
 HL_API int hl_ctx_stats_get(hl_ctx *ctx, hl_ctx_stats *out)
 {
@@ -83,37 +59,19 @@ HL_API int hl_ws_connect(hl_ctx *ctx, const hl_ws_desc *desc, hl_ws *out)
                 (unsigned)ctx->cfg.max_connections);
         return HL_E_POOL_EMPTY;
     }
-    c->gen = (c->gen + 1) & 0xFFFFu;
-    if (!c->gen) c->gen = 1;
-    c->id = c->gen << 16 | (i + 1);
-    c->state = HL_STATE_IDLE;
-    c->fd = HL_INVALID_SOCKET;
-    c->deadline = 0;
+    hl__conn_claim(ctx, c);
     c->url = url;
-    c->subprotocols[0] = '\0';
     if (desc->subprotocols) HL_MEMCPY(c->subprotocols, desc->subprotocols, strlen(desc->subprotocols) + 1);
-    c->protocol[0] = '\0';
     c->headers = desc->headers;
     c->headers_user = desc->headers_user;
     c->on_event = desc->on_event;
     c->user = desc->user;
-    c->naddrs = c->addr_i = 0;
-    c->stop = 0;
-    c->io_error = 0;
-    c->close_origin = (hl_close_origin)0;
     c->tls = url.scheme == HL_SCHEME_WSS;
     c->npins = desc->tls_pin_count;
     if (c->npins) HL_MEMCPY(c->pins, desc->tls_pins, 32 * (size_t)c->npins);
-    HL_MEMSET(&c->err, 0, sizeof c->err);
-    hl__wsp_reset(&c->ws);
-    HL_MEMSET(&c->ws.stats, 0, sizeof c->ws.stats);
     c->reconnect = desc->reconnect != 0;
     hl__backoff_resolve(&desc->backoff, &c->backoff);
     hl__breaker_config_resolve(&desc->breaker, &c->bcfg);
-    HL_MEMSET(&c->breaker, 0, sizeof c->breaker);
-    c->attempt = 0;
-    c->retry_after_ns = 0;
-    c->healthy_at = 0;
     c->profile = desc->profile;
     c->venue = desc->profile ? hl__venue_of(ctx, desc->profile) : -1;
     c->ping_ms = desc->ping_interval_ms;
@@ -121,13 +79,7 @@ HL_API int hl_ws_connect(hl_ctx *ctx, const hl_ws_desc *desc, hl_ws *out)
     c->app_ping_ms = desc->app_ping_ms ? desc->app_ping_ms : (desc->profile ? desc->profile->app_ping_ms : 0);
     if (c->app_ping_ms == HL_UNLIMITED) c->app_ping_ms = 0;
     c->silence_ms = desc->silence_timeout_ms;
-    c->ping_sent_at = c->app_ping_sent_at = 0;
-    c->sub_first = c->sub_last = -1;
-    c->held_by_queue = 0;
-    c->kick = 0;
-    c->wake = 0;
     c->batch_events = desc->batch_events != 0;
-    c->in_batch = 0;
     out->id = c->id;
     return HL_OK;
 }

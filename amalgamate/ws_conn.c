@@ -107,11 +107,16 @@ static void hl__conn_reset_attempt(hl__conn *c)
    failure is retryable, else end for good (HL_EV_CLOSE, slot freed). */
 static void hl__conn_finish(hl_ctx *ctx, hl__conn *c)
 {
-    uint64_t now = hl__now(ctx);
+    uint64_t now;
     hl_ws_stats *st = &c->ws.stats;
     hl_event ev;
     int final, code;
     const char *reason = "";
+    if (c->kind == HL__KIND_HTTP) {
+        hl__http_conn_end(ctx, c);
+        return;
+    }
+    now = hl__now(ctx);
 #if HL_ENABLE_TLS
     if (c->tls) {
         if (c->err.result) c->t->session_ok = 0; /* resume only after a clean end */
@@ -231,7 +236,7 @@ static void hl__connect_next(hl_ctx *ctx, hl__conn *c, int last_result, int last
         const hl_addr *a = &c->addrs[c->addr_i++];
         int e = 0, r = hl__net_open(c->tp, a, &c->fd, &e);
         if (r >= 0) {
-            hl__set_deadline(ctx, c, ctx->cfg.connect_timeout_ms);
+            hl__set_deadline(ctx, c, c->connect_ms ? c->connect_ms : ctx->cfg.connect_timeout_ms);
             hl__set_state(ctx, c, HL_STATE_CONNECTING, HL_OK);
             if (r == 0) hl__tcp_connected(ctx, c);
             return;
@@ -358,7 +363,8 @@ static void hl__tls_step(hl_ctx *ctx, hl__conn *c)
     if (c->t->resumed) ctx->stats.tls_handshakes_resumed++;
     else ctx->stats.tls_handshakes_full++;
     hl__log(ctx, HL_LOG_DEBUG, c->id, "TLS established (%s handshake)", c->t->resumed ? "resumed" : "full");
-    hl__upgrade_start(ctx, c);
+    if (c->kind == HL__KIND_HTTP) hl__http_conn_ready(ctx, c);
+    else hl__upgrade_start(ctx, c);
 }
 #endif
 
@@ -389,7 +395,8 @@ static void hl__tcp_connected(hl_ctx *ctx, hl__conn *c)
         return;
     }
 #endif
-    hl__upgrade_start(ctx, c);
+    if (c->kind == HL__KIND_HTTP) hl__http_conn_ready(ctx, c);
+    else hl__upgrade_start(ctx, c);
 }
 
 /* The whole response head is in the receive buffer: check it and open, or report refusal. */

@@ -15,67 +15,15 @@ static void hl__ws_accept_compute(const char *key, char out[29])
     hl__base64_encode(digest, 20, out);
 }
 
-static int hl__is_tchar(int c)
-{
-    return hl__is_alnum(c) || (c && strchr("!#$%&'*+-.^_`|~", c) != NULL);
-}
-
 /* Headers the library writes itself; a provider may not set them. */
-static int hl__ws_reserved_header(const char *name)
-{
-    static const char *const names[] = {"host", "upgrade", "connection", "sec-websocket-key",
-                                        "sec-websocket-version", "sec-websocket-protocol",
-                                        "sec-websocket-extensions", "content-length"};
-    size_t i, n = strlen(name);
-    for (i = 0; i < sizeof names / sizeof names[0]; i++)
-        if (strlen(names[i]) == n && hl__ieq(name, names[i], n)) return 1;
-    return 0;
-}
+static const char *const hl__ws_reserved[] = {"host", "upgrade", "connection", "sec-websocket-key",
+                                              "sec-websocket-version", "sec-websocket-protocol",
+                                              "sec-websocket-extensions", "content-length"};
 
-/* Check one extra header; returns HL_OK or HL_E_INVALID with the reason in detail. */
+/* Check one extra header of the upgrade request. */
 static int hl__ws_header_check(const hl_header *h, char *detail, size_t cap)
 {
-    const char *p;
-    if (!h->name || !h->value || !h->name[0]) {
-        hl__fmt(detail, cap, "extra header with a NULL or empty name or value");
-        return HL_E_INVALID;
-    }
-    for (p = h->name; *p; p++)
-        if (!hl__is_tchar((unsigned char)*p)) {
-            hl__fmt(detail, cap, "extra header name '%.40s' has a bad character", h->name);
-            return HL_E_INVALID;
-        }
-    for (p = h->value; *p; p++)
-        if ((unsigned char)*p < 0x20 && *p != '\t') {
-            hl__fmt(detail, cap, "extra header '%.40s' has a control character in its value", h->name);
-            return HL_E_INVALID;
-        }
-    if (hl__ws_reserved_header(h->name)) {
-        hl__fmt(detail, cap, "extra header '%.40s' is written by the library", h->name);
-        return HL_E_INVALID;
-    }
-    return HL_OK;
-}
-
-typedef struct hl__strbuf {
-    char *p;
-    size_t cap, len;
-    int overflow;
-} hl__strbuf;
-
-static void hl__sb_put(hl__strbuf *b, const char *s, size_t n)
-{
-    if (b->len + n > b->cap) {
-        b->overflow = 1;
-        return;
-    }
-    HL_MEMCPY(b->p + b->len, s, n);
-    b->len += n;
-}
-
-static void hl__sb_str(hl__strbuf *b, const char *s)
-{
-    hl__sb_put(b, s, strlen(s));
+    return hl__header_check(h, hl__ws_reserved, sizeof hl__ws_reserved / sizeof hl__ws_reserved[0], detail, cap);
 }
 
 /* Write the upgrade request into out; returns its length or HL_E_HEADER_TOO_BIG. */
@@ -135,33 +83,6 @@ typedef struct hl__ws_response {
     const char *retry_after;  /* Retry-After of a refusal (429, 503) */
     size_t retry_after_len;
 } hl__ws_response;
-
-/* Trim spaces and tabs on both sides of p[0..*n). */
-static const char *hl__trim(const char *p, size_t *n)
-{
-    while (*n && (p[0] == ' ' || p[0] == '\t')) {
-        p++;
-        (*n)--;
-    }
-    while (*n && (p[*n - 1] == ' ' || p[*n - 1] == '\t')) (*n)--;
-    return p;
-}
-
-/* Does a comma-separated header value contain token (case-insensitive)? */
-static int hl__list_has(const char *v, size_t n, const char *token)
-{
-    size_t tl = strlen(token), i = 0;
-    while (i < n) {
-        size_t s = i, len;
-        const char *t;
-        while (i < n && v[i] != ',') i++;
-        len = i - s;
-        t = hl__trim(v + s, &len);
-        if (len == tl && hl__ieq(t, token, tl)) return 1;
-        i++;
-    }
-    return 0;
-}
 
 /* Parse the status line and headers in buf[0..n). Returns the header length (body starts
    there), 0 when the blank line has not arrived, HL_E_HEADER_TOO_BIG past max, or
