@@ -47,7 +47,7 @@ QUICK START
            hl_sub s;
            cfg.max_connections = 1;
            if (hl_ctx_size(&cfg) > sizeof mem || hl_ctx_init(&ctx, mem, sizeof mem, &cfg)) return 1;
-           desc.url = "ws://127.0.0.1:8080/ws"; /* wss://api.hyperliquid.xyz/ws with TLS */
+           desc.url = "ws://127.0.0.1:8080/ws"; // wss://api.hyperliquid.xyz/ws with TLS
            desc.on_event = on_event;
            desc.profile = hl_profile_hyperliquid();
            desc.reconnect = 1;
