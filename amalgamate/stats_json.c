@@ -90,6 +90,44 @@ static void hl__jw_conn(hl_ctx *ctx, hl__jw *w, hl__conn *c, uint64_t now)
     hl__jw_put(w, "]}");
 }
 
+/* The upper bound (microseconds) of the histogram bucket holding the p-th percentile. */
+static uint64_t hl__lat_pct(const hl__endpoint *e, unsigned pct)
+{
+    uint64_t want = (e->lat_count * pct + 99) / 100, seen = 0;
+    int b;
+    for (b = 0; b < HL__HTTP_LAT_BUCKETS; b++) {
+        seen += e->lat_hist[b];
+        if (seen >= want && want) return 16ull << b;
+    }
+    return 0;
+}
+
+static void hl__jw_endpoint(hl_ctx *ctx, hl__jw *w, const hl__endpoint *e)
+{
+    static const char *const bstates[] = {"closed", "open", "half_open"};
+    const hl__origin *o = &ctx->origins[e->origin];
+    hl__jw_put(w, "{\"origin\":\"%s://%s%s%s:%u\",\"path\":", o->scheme == HL_SCHEME_HTTPS ? "https" : "http",
+               o->is_ipv6 ? "[" : "", o->host, o->is_ipv6 ? "]" : "", (unsigned)o->port);
+    hl__jw_str(w, e->path);
+    hl__jw_put(w, ",\"requests\":%llu,\"retries\":%llu,\"responses\":{\"1xx\":%llu,\"2xx\":%llu,\"3xx\":%llu,"
+                  "\"4xx\":%llu,\"5xx\":%llu},\"errors\":{\"timeout\":%llu,\"network\":%llu,\"tls\":%llu,"
+                  "\"protocol\":%llu,\"refused\":%llu},\"bytes_out\":%llu,\"bytes_in\":%llu,",
+               (unsigned long long)e->requests, (unsigned long long)e->retries, (unsigned long long)e->by_class[1],
+               (unsigned long long)e->by_class[2], (unsigned long long)e->by_class[3],
+               (unsigned long long)e->by_class[4], (unsigned long long)e->by_class[5],
+               (unsigned long long)e->err_timeout, (unsigned long long)e->err_network, (unsigned long long)e->err_tls,
+               (unsigned long long)e->err_protocol, (unsigned long long)e->err_refused,
+               (unsigned long long)e->bytes_out, (unsigned long long)e->bytes_in);
+    hl__jw_put(w, "\"latency_us\":{\"count\":%llu,\"min\":%.1f,\"mean\":%.1f,\"max\":%.1f,\"p50_le\":%llu,"
+                  "\"p90_le\":%llu,\"p99_le\":%llu},\"breaker\":\"%s\",\"breaker_opens\":%llu}",
+               (unsigned long long)e->lat_count, e->lat_min_ns / 1e3,
+               e->lat_count ? (double)e->lat_sum_ns / (double)e->lat_count / 1e3 : 0.0, e->lat_max_ns / 1e3,
+               (unsigned long long)hl__lat_pct(e, 50), (unsigned long long)hl__lat_pct(e, 90),
+               (unsigned long long)hl__lat_pct(e, 99),
+               bstates[e->breaker.state <= HL_BREAKER_HALF_OPEN ? e->breaker.state : 0],
+               (unsigned long long)e->breaker.opens);
+}
+
 HL_API int hl_stats_json(hl_ctx *ctx, char *buf, size_t cap)
 {
     hl__jw w;
@@ -110,10 +148,17 @@ HL_API int hl_stats_json(hl_ctx *ctx, char *buf, size_t cap)
                HL_NET_VERSION, (unsigned long long)cs.tls_handshakes_full,
                (unsigned long long)cs.tls_handshakes_resumed, (unsigned)cs.tls_anchors);
     for (i = 0; i < ctx->cfg.max_connections; i++) {
-        if (!ctx->conns[i].id) continue;
+        if (!ctx->conns[i].id || ctx->conns[i].kind != HL__KIND_WS) continue;
         if (!first) hl__jw_put(&w, ",");
         first = 0;
         hl__jw_conn(ctx, &w, &ctx->conns[i], now);
+    }
+    hl__jw_put(&w, "],\"http_endpoints\":[");
+    for (i = 0, first = 1; i < ctx->cfg.http_max_endpoints; i++) {
+        if (!ctx->endpoints[i].used) continue;
+        if (!first) hl__jw_put(&w, ",");
+        first = 0;
+        hl__jw_endpoint(ctx, &w, &ctx->endpoints[i]);
     }
     hl__jw_put(&w, "]}");
     if (w.over) {
