@@ -1558,32 +1558,95 @@ static const char *hl__js_ws(const char *p, const char *end)
     return p;
 }
 
-/* Skip one JSON value starting at p; returns the byte after it, or NULL when malformed or cut. */
+/* Does c end a number or literal? */
+static int hl__js_delim(char c)
+{
+    switch (c) {
+    case ',': case ']': case '}': case ':': case ' ': case '\t': case '\r': case '\n': case '\0': return 1;
+    default: return 0;
+    }
+}
+
+/* Skip one JSON value starting at p; returns the byte after it, or NULL when malformed or cut.
+   Structure is tracked only as far as needed to find the end (a validator it is not). */
 static const char *hl__js_skip(const char *p, const char *end)
 {
     int depth = 0;
     p = hl__js_ws(p, end);
     do {
         if (p >= end) return NULL;
-        if (*p == '"') {
+        switch (*p) {
+        case '"':
             for (p++; p < end && *p != '"'; p++)
                 if (*p == '\\') p++;
             if (p >= end) return NULL;
             p++;
-        } else if (*p == '{' || *p == '[') {
+            break;
+        case '{': case '[':
             depth++;
             p++;
-        } else if (*p == '}' || *p == ']') {
+            break;
+        case '}': case ']':
             if (--depth < 0) return NULL;
             p++;
-        } else if (*p == ',' || *p == ':' || *p == ' ' || *p == '\t' || *p == '\n' || *p == '\r') {
+            break;
+        case ',': case ':': case ' ': case '\t': case '\n': case '\r':
             if (!depth) return NULL;
             p++;
-        } else {
-            while (p < end && !strchr(",]} \t\r\n", *p)) p++;
+            break;
+        case '\0':
+            return NULL;
+        default:
+            while (p < end && !hl__js_delim(*p)) p++;
+            break;
         }
     } while (depth > 0);
     return p;
+}
+
+/* The value of key in the object at obj, without finding where that value ends: only the
+   members before it are skipped. NULL when absent. For scanning a large message's envelope. */
+static const char *hl__js_find(const char *obj, const char *end, const char *key)
+{
+    size_t kl = strlen(key);
+    const char *p = hl__js_ws(obj, end);
+    if (p >= end || *p != '{') return NULL;
+    p++;
+    for (;;) {
+        const char *k, *kend, *v;
+        p = hl__js_ws(p, end);
+        if (p >= end || *p != '"') return NULL;
+        k = p + 1;
+        p = hl__js_skip(p, end);
+        if (!p) return NULL;
+        kend = p - 1;
+        p = hl__js_ws(p, end);
+        if (p >= end || *p != ':') return NULL;
+        v = hl__js_ws(p + 1, end);
+        if ((size_t)(kend - k) == kl && memcmp(k, key, kl) == 0) return v < end ? v : NULL;
+        p = hl__js_skip(v, end);
+        if (!p) return NULL;
+        p = hl__js_ws(p, end);
+        if (p >= end || *p != ',') return NULL;
+        p++;
+    }
+}
+
+/* Copy a JSON string's contents (no quotes) into out, undoing the escapes that matter for
+   text shown to people (\" \\ \/ \n \t; \uXXXX kept as is). Always NUL-terminates. */
+static void hl__js_unescape(const char *s, size_t n, char *out, size_t cap)
+{
+    size_t i, o = 0;
+    if (!cap) return;
+    for (i = 0; i < n && o + 1 < cap; i++) {
+        char c = s[i];
+        if (c == '\\' && i + 1 < n) {
+            char e = s[++i];
+            c = e == 'n' ? '\n' : e == 't' ? '\t' : e == 'u' ? (i--, '\\') : e;
+        }
+        out[o++] = c;
+    }
+    out[o] = '\0';
 }
 
 /* In the object at obj (pointing at '{'), find key; *val gets the start of its value and the
@@ -1653,10 +1716,12 @@ static uint64_t hl__fnv_value(uint64_t h, const char *v, size_t n)
 {
     size_t i;
     int addr = n == 44 && v[0] == '"' && v[1] == '0' && (v[2] == 'x' || v[2] == 'X');
-    int in_str = 0;
+    int in_str = 0, esc = 0;
     for (i = 0; i < n; i++) {
         unsigned char c = (unsigned char)v[i];
-        if (c == '"' && (i == 0 || v[i - 1] != '\\')) in_str = !in_str;
+        if (esc) esc = 0;
+        else if (in_str && c == '\\') esc = 1;
+        else if (c == '"') in_str = !in_str;
         if (!in_str && (c == ' ' || c == '\t' || c == '\n' || c == '\r')) continue;
         if (addr) c = (unsigned char)hl__lower(c);
         h = (h ^ c) * 0x100000001b3ull;
@@ -1746,7 +1811,12 @@ static int hl__http_date_parse(const char *v, size_t n, int64_t *out)
         return -1;
     for (mon = 0; mon < 12; mon++)
         if (memcmp(months + 3 * mon, v + 8, 3) == 0) break;
-    if (mon == 12 || day < 1 || day > 31 || hh > 23 || mm > 59 || ss > 60) return -1;
+    if (mon == 12 || day < 1 || hh > 23 || mm > 59 || ss > 60) return -1;
+    {
+        static const unsigned char mdays[] = {31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+        int leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
+        if (day > mdays[mon] || (mon == 1 && day == 29 && !leap)) return -1;
+    }
     *out = hl__days_from_civil(year, mon + 1, day) * 86400 + hh * 3600 + mm * 60 + ss;
     return 0;
 }
@@ -1757,7 +1827,11 @@ static int64_t hl__retry_after_ns(const char *v, size_t n, int64_t unix_now)
     unsigned secs;
     int64_t when;
     if (n > 0 && n <= 9 && hl__digits(v, (int)n, &secs)) return (int64_t)secs * 1000000000;
-    if (hl__http_date_parse(v, n, &when) == 0) return when > unix_now ? (when - unix_now) * 1000000000 : 0;
+    if (hl__http_date_parse(v, n, &when) == 0) {
+        if (when <= unix_now) return 0;
+        /* a date centuries away still fits (and is capped at about 292 years) */
+        return when - unix_now >= 9000000000LL ? INT64_MAX : (when - unix_now) * 1000000000;
+    }
     return -1;
 }
 /* ==== end http_date.c ==== */
@@ -1780,13 +1854,15 @@ static void hl__backoff_resolve(const hl_backoff *in, hl_backoff *out)
 }
 
 /* The delay before attempt (1 = the first retry) without jitter: initial * multiplier^(n-1),
-   capped at max. */
+   floored, capped at max. Worked in microseconds so that small delays grow too (3 ms x1.2 does
+   not round back to 3 ms at every step). */
 static uint32_t hl__backoff_base(const hl_backoff *b, uint32_t attempt)
 {
-    uint64_t d = b->initial_ms;
+    uint64_t d = (uint64_t)b->initial_ms * 1000, cap = (uint64_t)b->max_ms * 1000;
     uint32_t i;
-    for (i = 1; i < attempt && d < b->max_ms; i++) d = d * b->multiplier_pct / 100;
-    return (uint32_t)HL__MIN(d, (uint64_t)b->max_ms);
+    for (i = 1; i < attempt && d < cap; i++)
+        d = d > UINT64_MAX / b->multiplier_pct ? cap : d * b->multiplier_pct / 100;
+    return (uint32_t)(HL__MIN(d, cap) / 1000);
 }
 
 /* The range the jittered delay of an attempt falls in, [lo, hi] milliseconds. */
@@ -1918,8 +1994,13 @@ typedef struct hl__bucket {
     uint32_t per_minute;
 } hl__bucket;
 
+#define HL__BUCKET_MAX 300000000u /* capacity * HL__TOKEN must fit 64 bits */
+
+/* A budget of capacity tokens refilled at per_minute; a capacity above HL__BUCKET_MAX is no
+   limit at all (0). */
 static void hl__bucket_init(hl__bucket *b, uint32_t capacity, uint32_t per_minute, uint64_t now)
 {
+    if (capacity > HL__BUCKET_MAX) capacity = per_minute = 0;
     b->capacity = capacity;
     b->per_minute = per_minute;
     b->units = (uint64_t)capacity * HL__TOKEN; /* starts full */
@@ -1928,11 +2009,12 @@ static void hl__bucket_init(hl__bucket *b, uint32_t capacity, uint32_t per_minut
 
 static void hl__bucket_refill(hl__bucket *b, uint64_t now)
 {
-    uint64_t cap = (uint64_t)b->capacity * HL__TOKEN, dt = now > b->last ? now - b->last : 0;
+    uint64_t cap = (uint64_t)b->capacity * HL__TOKEN, dt = now > b->last ? now - b->last : 0, missing;
     b->last = now;
-    if (b->units >= cap) return;
-    if (dt >= (cap - b->units) / (b->per_minute ? b->per_minute : 1)) b->units = cap;
-    else b->units += dt * b->per_minute;
+    if (b->units >= cap || !b->per_minute) return;
+    missing = cap - b->units;
+    if (dt >= (missing + b->per_minute - 1) / b->per_minute) b->units = cap;
+    else b->units += dt * b->per_minute; /* < missing: cannot overflow */
 }
 
 /* Take n tokens: 0 when taken, else the nanoseconds until n tokens will be there (nothing is
@@ -2998,11 +3080,13 @@ static int hl__http_fail(hl__http_parser *p, int rc, const char *why)
     return rc;
 }
 
-/* The end of the line starting at i in buf[0..n): index of its '\n', or 0 when not there. */
+#define HL__NO_LINE ((size_t)-1)
+
+/* The end of the line starting at i in buf[0..n): index of its '\n', or HL__NO_LINE. */
 static size_t hl__line_end(const char *buf, size_t i, size_t n)
 {
     const char *nl = (const char *)memchr(buf + i, '\n', n - i);
-    return nl ? (size_t)(nl - buf) : 0;
+    return nl ? (size_t)(nl - buf) : HL__NO_LINE;
 }
 
 /* Parse one header line [s, e) (without its line break) in place: NUL-terminate name and value.
@@ -3065,7 +3149,7 @@ static int hl__http_head(hl__http_parser *p, char *buf, size_t n)
     /* the whole head first (so it is parsed, and modified, exactly once) */
     for (;;) {
         e = hl__line_end(buf, i, n);
-        if (!e) {
+        if (e == HL__NO_LINE) {
             if (n - start >= p->max_head) return hl__http_fail(p, HL_E_HEADER_TOO_BIG, "response head over max_header_size");
             return 0;
         }
@@ -3165,8 +3249,10 @@ static int hl__http_parse(hl__http_parser *p, char *buf, size_t *fillp, int eof)
             size_t e = hl__line_end(buf, p->rd, fill), i;
             uint64_t size = 0;
             int digits = 0;
-            if (!e) {
-                if (fill - p->rd > 1024) return hl__http_fail(p, HL_E_HTTP_PROTOCOL, "chunk size line too long");
+            /* the same limit whether the line came whole or in pieces */
+            if ((e == HL__NO_LINE ? fill : e) - p->rd > 1024)
+                return hl__http_fail(p, HL_E_HTTP_PROTOCOL, "chunk size line too long");
+            if (e == HL__NO_LINE) {
                 if (eof) return hl__http_fail(p, HL_E_EOF, "connection closed in the middle of the body");
                 return 0;
             }
@@ -3212,8 +3298,9 @@ static int hl__http_parse(hl__http_parser *p, char *buf, size_t *fillp, int eof)
         case HL__HP_TRAILERS: {
             size_t e = hl__line_end(buf, p->rd, fill), ve;
             int rc;
-            if (!e) {
-                if (fill - p->rd > p->max_head) return hl__http_fail(p, HL_E_HEADER_TOO_BIG, "trailers over max_header_size");
+            if ((e == HL__NO_LINE ? fill : e) - p->rd > p->max_head)
+                return hl__http_fail(p, HL_E_HEADER_TOO_BIG, "trailers over max_header_size");
+            if (e == HL__NO_LINE) {
                 if (eof) return hl__http_fail(p, HL_E_EOF, "connection closed in the trailers");
                 return 0;
             }
@@ -3233,6 +3320,18 @@ static int hl__http_parse(hl__http_parser *p, char *buf, size_t *fillp, int eof)
             return 1;
         }
     }
+}
+
+/* Close the gap chunk framing left between the body and the unparsed bytes, so framing never
+   takes room a body needs. */
+static void hl__http_compact(hl__http_parser *p, char *buf, size_t *fill)
+{
+    size_t gap;
+    if (p->state == HL__HP_HEAD || p->rd <= p->wr) return;
+    gap = p->rd - p->wr;
+    HL_MEMMOVE(buf + p->wr, buf + p->rd, *fill - p->rd);
+    *fill -= gap;
+    p->rd = p->wr;
 }
 /* ==== end http_parse.c ==== */
 /* ==== begin ws_frame.c ==== */
@@ -3942,17 +4041,33 @@ static int hl__wsp_recv(hl__wsp *p, const hl__wsp_sink *sink, const int *stop)
    "channel|coin|interval|user" with the parts the channel's data carries, built the same way from
    a subscription and from the data it brings, so one hash lookup routes a message. */
 
-/* Channels whose data names the user (so the route includes it); others carry none. */
+static int hl__hl_in(const char *const *names, size_t count, const char *ch, size_t n)
+{
+    size_t i;
+    for (i = 0; i < count; i++)
+        if (strlen(names[i]) == n && memcmp(names[i], ch, n) == 0) return 1;
+    return 0;
+}
+
+/* Channels whose data names the user (so the route includes it); others carry none. webData3
+   names it inside userState. */
 static int hl__hl_user_routed(const char *ch, size_t n)
 {
     static const char *const names[] = {"userFills", "userFundings", "userNonFundingLedgerUpdates",
                                         "userTwapSliceFills", "userTwapHistory", "activeAssetData",
                                         "clearinghouseState", "openOrders", "twapStates", "webData2",
-                                        "spotState", "allDexsClearinghouseState"};
-    size_t i;
-    for (i = 0; i < sizeof names / sizeof names[0]; i++)
-        if (strlen(names[i]) == n && memcmp(names[i], ch, n) == 0) return 1;
-    return 0;
+                                        "webData3", "spotState", "allDexsClearinghouseState",
+                                        "userHistoricalOrders"};
+    return hl__hl_in(names, sizeof names / sizeof names[0], ch, n);
+}
+
+/* Channels whose data is about one coin (so the route includes it); feeds of many coins
+   (allMids, assetCtxs, ...) route by channel. */
+static int hl__hl_coin_routed(const char *ch, size_t n)
+{
+    static const char *const names[] = {"trades", "l2Book", "bbo", "candle", "activeAssetCtx",
+                                        "activeSpotAssetCtx", "activeAssetData"};
+    return hl__hl_in(names, sizeof names / sizeof names[0], ch, n);
 }
 
 /* Append "|part" to key; addresses lower-cased. Returns 0, or -1 when it does not fit. */
@@ -4032,7 +4147,7 @@ static int hl__hl_sub_route(const char *sub, size_t n, char *key, size_t cap)
         coin = NULL;
     }
     if (hl__hl_key_start(key, cap, &len, type, tl)) return HL_E_INVALID;
-    if (coin && hl__hl_key_add(key, cap, &len, coin, cl, 0)) return HL_E_INVALID;
+    if (coin && hl__hl_coin_routed(type, tl) && hl__hl_key_add(key, cap, &len, coin, cl, 0)) return HL_E_INVALID;
     if (hl__hl_member(sub, end, "interval", &iv, &il) && hl__hl_key_add(key, cap, &len, iv, il, 0)) return HL_E_INVALID;
     if (hl__hl_user_routed(type, tl) && hl__hl_member(sub, end, "user", &user, &ul) &&
         hl__hl_key_add(key, cap, &len, user, ul, 1))
@@ -4059,20 +4174,26 @@ static void hl__hl_classify(const char *msg, size_t len, hl_msg_info *info)
 {
     const char *end = msg + len, *ch, *dv, *de, *v, *ve, *s;
     size_t chl, sl, klen;
-    const char *p = hl__js_ws(msg, end);
+    const char *p = hl__js_ws(msg, end), *last = end;
     info->kind = HL_MSGK_OTHER;
     if (p == end || *p != '{') {
         if (len == 4 && memcmp(msg, "Ping", 4) == 0) info->kind = HL_MSGK_PING;
         return;
     }
+    /* one whole JSON value, or it is nobody's (a cut or garbled message is not routed) */
+    while (last > p && (last[-1] == ' ' || last[-1] == '\n' || last[-1] == '\r' || last[-1] == '\t')) last--;
+    if (hl__js_skip(p, end) != last) return;
     if (!hl__hl_member(p, end, "channel", &ch, &chl)) return;
     if (chl == 4 && memcmp(ch, "pong", 4) == 0) {
         info->kind = HL_MSGK_PONG;
         return;
     }
-    de = hl__js_get(p, end, "data", &dv);
-    if (!de) return;
+    /* data's start only: finding its end would mean skipping the whole feed message */
+    dv = hl__js_find(p, end, "data");
+    if (!dv || (*dv != '{' && *dv != '[' && *dv != '"')) return;
     if (chl == 20 && memcmp(ch, "subscriptionResponse", 20) == 0) {
+        de = hl__js_skip(dv, end);
+        if (!de) return;
         if (!hl__hl_member(dv, de, "method", &s, &sl)) return;
         ve = hl__js_get(dv, de, "subscription", &v);
         if (!ve) return;
@@ -4082,6 +4203,8 @@ static void hl__hl_classify(const char *msg, size_t len, hl_msg_info *info)
         return;
     }
     if (chl == 5 && memcmp(ch, "error", 5) == 0) {
+        de = hl__js_skip(dv, end);
+        if (!de) return;
         info->kind = HL_MSGK_ERROR;
         if (hl__js_str(dv, de, &info->text, &info->text_len)) hl__hl_error_sub(info->text, info->text_len, info);
         return;
@@ -4091,19 +4214,28 @@ static void hl__hl_classify(const char *msg, size_t len, hl_msg_info *info)
     info->kind = HL_MSGK_DATA;
     if (hl__hl_key_start(info->key, sizeof info->key, &klen, ch, chl)) return;
     {
-        const char *obj = hl__js_ws(dv, de);
-        const char *iv;
+        /* lookups stop at the member they want, bounded by the message's end */
+        const char *obj = dv, *iv;
         size_t il;
-        if (obj < de && *obj == '[') obj = hl__js_ws(obj + 1, de);
-        if (obj < de && *obj == '{') {
-            if (hl__hl_member(obj, de, "coin", &s, &sl) || hl__hl_member(obj, de, "s", &s, &sl))
+        int user_feed = hl__hl_user_routed(ch, chl);
+        if (*obj == '[') obj = hl__js_ws(obj + 1, end);
+        if (obj < end && *obj == '{') {
+            int candle = chl == 6 && memcmp(ch, "candle", 6) == 0;
+            if (hl__hl_coin_routed(ch, chl) &&
+                (candle ? hl__hl_member(obj, end, "s", &s, &sl) : hl__hl_member(obj, end, "coin", &s, &sl)))
                 hl__hl_key_add(info->key, sizeof info->key, &klen, s, sl, 0);
-            if (chl == 6 && memcmp(ch, "candle", 6) == 0 && hl__hl_member(obj, de, "i", &iv, &il))
+            if (candle && hl__hl_member(obj, end, "i", &iv, &il))
                 hl__hl_key_add(info->key, sizeof info->key, &klen, iv, il, 0);
-            if (hl__hl_user_routed(ch, chl) && hl__hl_member(obj, de, "user", &s, &sl))
-                hl__hl_key_add(info->key, sizeof info->key, &klen, s, sl, 1);
-            ve = hl__js_get(obj, de, "isSnapshot", &v);
-            info->is_snapshot = ve && ve - v == 4 && memcmp(v, "true", 4) == 0;
+            if (user_feed) {
+                const char *us = chl == 8 && memcmp(ch, "webData3", 8) == 0 ? hl__js_find(obj, end, "userState") : obj;
+                if (us && hl__hl_member(us, end, "user", &s, &sl))
+                    hl__hl_key_add(info->key, sizeof info->key, &klen, s, sl, 1);
+            }
+            /* only user feeds start with a snapshot */
+            if (chl > 4 && memcmp(ch, "user", 4) == 0) {
+                v = hl__js_find(obj, end, "isSnapshot");
+                info->is_snapshot = v && end - v >= 4 && memcmp(v, "true", 4) == 0;
+            }
         }
     }
     info->key_len = klen;
@@ -4149,6 +4281,7 @@ typedef struct hl__hreq {
     uint64_t start_ns, deadline_ns, next_try_ns;
     int fresh_retry_used;     /* the one free retry after a pooled connection turned out closed */
     int hold;                 /* hl_http_fetch: keep the response until the next call */
+    char detail[200];         /* why it failed, kept with the slot */
     hl_http_fn cb;
     void *user;
     char id_text[17];         /* X-Request-Id */
@@ -4409,6 +4542,7 @@ static void hl__subs_connection_open(hl_ctx *ctx, hl__conn *c, uint64_t now);
 static void hl__subs_connection_lost(hl_ctx *ctx, hl__conn *c, uint64_t now);
 static void hl__subs_free_all(hl_ctx *ctx, hl__conn *c);
 static void hl__live_open(hl_ctx *ctx, hl__conn *c, uint64_t now);
+static void hl__live_healthy(hl__conn *c, uint64_t now);
 static int hl__live_pong(hl_ctx *ctx, hl__conn *c, const unsigned char *p, size_t n, uint64_t *rtt);
 static void hl__live_app_pong(hl_ctx *ctx, hl__conn *c);
 static void hl__http_conn_ready(hl_ctx *ctx, hl__conn *c);
@@ -4977,7 +5111,8 @@ static void hl__conn_finish(hl_ctx *ctx, hl__conn *c)
     }
     c->err.close_code = code;
     /* a connection that never became healthy counts against the breaker */
-    if (c->healthy_at && c->close_origin != HL_CLOSE_BY_LOCAL) {
+    hl__live_healthy(c, now);
+    if (c->healthy_at && c->close_origin != HL_CLOSE_BY_LOCAL && c->state != HL_STATE_BACKOFF) {
         hl__breaker_record(&c->breaker, &c->bcfg, now, 0);
         st->breaker_opens = c->breaker.opens;
     }
@@ -5003,6 +5138,10 @@ static void hl__conn_finish(hl_ctx *ctx, hl__conn *c)
         delay = hl__backoff_delay(&c->backoff, c->attempt, hl__rand32(ctx));
         if (c->retry_after_ns > (uint64_t)delay * HL__NS_PER_MS)
             delay = (uint32_t)HL__MIN(c->retry_after_ns / HL__NS_PER_MS, (uint64_t)0x7FFFFFFF);
+        if (c->breaker.state == HL_BREAKER_OPEN) {
+            uint64_t cool = (uint64_t)c->bcfg.cooldown_ms * HL__NS_PER_MS, gone = now - c->breaker.opened_at;
+            if (gone < cool && (cool - gone) / HL__NS_PER_MS > delay) delay = (uint32_t)((cool - gone) / HL__NS_PER_MS);
+        }
         hl__subs_connection_lost(ctx, c, now);
         hl__event_init(&ev, HL_EV_DISCONNECT);
         ev.result = c->err.result;
@@ -5081,7 +5220,8 @@ static void hl__connect_next(hl_ctx *ctx, hl__conn *c, int last_result, int last
     }
     if (last_result == HL_E_CONNECT_TIMEOUT && !last_errno) {
         hl__conn_fail(ctx, c, last_result, 0, "connect to %s:%u timed out after %u ms (connect_timeout_ms)",
-                      c->url.host, (unsigned)c->url.port, (unsigned)ctx->cfg.connect_timeout_ms);
+                      c->url.host, (unsigned)c->url.port,
+                      (unsigned)(c->connect_ms ? c->connect_ms : ctx->cfg.connect_timeout_ms));
         return;
     }
     hl__sys_strerror(last_errno, why, sizeof why);
@@ -5242,7 +5382,7 @@ static void hl__upgrade_response(hl_ctx *ctx, hl__conn *c, int eof)
     uint64_t now;
     int h = hl__ws_response_parse((const char *)p->rx, p->fill, ctx->cfg.max_header_size, &r, why, sizeof why);
     if (h == 0) {
-        if (eof) hl__conn_fail(ctx, c, HL_E_HANDSHAKE, 0, "server closed the connection during the handshake");
+        if (eof) hl__conn_fail(ctx, c, HL_E_EOF, 0, "server closed the connection during the handshake");
         return;
     }
     if (h < 0) {
@@ -5281,8 +5421,7 @@ static void hl__upgrade_response(hl_ctx *ctx, hl__conn *c, int eof)
     c->deadline = 0;
     c->ws.stats.connects++;
     c->ws.stats.opened_at_ns = now;
-    /* only a reconnecting connection has an attempt count and a breaker to settle */
-    c->healthy_at = c->reconnect ? now + (uint64_t)c->backoff.healthy_ms * HL__NS_PER_MS : 0;
+    c->healthy_at = now + (uint64_t)c->backoff.healthy_ms * HL__NS_PER_MS;
     hl__live_open(ctx, c, now);
     hl__set_state(ctx, c, HL_STATE_OPEN, HL_OK);
     if (hl__gone(c)) return;
@@ -5356,7 +5495,7 @@ static void hl__conn_read(hl_ctx *ctx, hl__conn *c)
     sink.pong = hl__on_pong;
     sink.user = &sc;
     c->in_batch = 0;
-    if (c->ws.held && c->state == HL_STATE_OPEN) hl__conn_parse(ctx, c, &sink);
+    if (c->ws.held && (c->state == HL_STATE_OPEN || c->state == HL_STATE_CLOSING)) hl__conn_parse(ctx, c, &sink);
     for (i = 0; i < HL__READS_PER_PASS && !hl__gone(c) && !c->stop && !c->ws.held; i++) {
         size_t room;
         unsigned char *dst = hl__wsp_rx_buf(&c->ws, &room);
@@ -5502,8 +5641,13 @@ static void hl__http_finish(hl_ctx *ctx, hl__hreq *q, hl__conn *c, int result, c
 {
     hl_http_response r;
     HL_MEMSET(&r, 0, sizeof r);
+    hl__fmt(q->detail, sizeof q->detail, "%s", detail ? detail : "");
+    if (q->hold) {
+        q->state = HL__HREQ_HELD; /* the caller reads it after hl_http_fetch returned */
+        if (!c) q->conn = -1;
+    }
     r.result = result;
-    r.detail = detail ? detail : "";
+    r.detail = q->detail;
     r.attempts = q->attempts;
     r.latency_ns = now - q->start_ns;
     r.request_id = q->id_text;
@@ -5573,7 +5717,7 @@ static void hl__http_response_done(hl_ctx *ctx, hl__conn *c, hl__hreq *q, uint64
                                        : -1;
         wait = (uint64_t)hl__backoff_delay(&ctx->cfg.http_backoff, q->attempts, hl__rand32(ctx)) * HL__NS_PER_MS;
         if (ra > 0 && (uint64_t)ra > wait) wait = (uint64_t)ra;
-        if (now + wait < q->deadline_ns) {
+        if (now < q->deadline_ns && wait < q->deadline_ns - now) {
             hl__log(ctx, HL_LOG_INFO, 0, "http %s %s -> %d, retrying in %u ms%s, request %s", q->method, q->target,
                     status, (unsigned)(wait / HL__NS_PER_MS), ra > 0 ? " (Retry-After)" : "", q->id_text);
             e->retries++;
@@ -5583,10 +5727,7 @@ static void hl__http_response_done(hl_ctx *ctx, hl__conn *c, hl__hreq *q, uint64
             return;
         }
     }
-    if (q->hold) {
-        q->state = HL__HREQ_HELD;
-        c->held = 1;
-    }
+    if (q->hold) c->held = 1;
     hl__http_finish(ctx, q, c, HL_OK, "", now);
 }
 
@@ -5701,6 +5842,7 @@ static void hl__http_conn_step(hl_ctx *ctx, hl__conn *c, unsigned revents, uint6
         }
         if (c->got_bytes || eof) {
             int rc = hl__http_parse(&c->hp, (char *)c->ws.rx, &c->ws.fill, eof);
+            if (rc == 0) hl__http_compact(&c->hp, (char *)c->ws.rx, &c->ws.fill);
             if (rc < 0) {
                 hl__http_conn_fail(ctx, c, rc, "%s", c->hp.detail);
                 return;
@@ -5769,25 +5911,38 @@ static void hl__http_release_held(hl_ctx *ctx)
 }
 
 /* A connection for q: an idle pooled one of its origin, or a new one while the origin has fewer
-   than http_max_per_origin. NULL when it must wait. */
+   than http_max_per_origin (taking a free slot, or closing the longest-idle connection of
+   another origin when none is free). NULL when it must wait. */
 static hl__conn *hl__http_pick_conn(hl_ctx *ctx, hl__hreq *q, int *fresh)
 {
     uint32_t i, n = 0;
-    hl__conn *free_slot = NULL;
+    hl__conn *free_slot = NULL, *victim = NULL;
     for (i = 0; i < ctx->cfg.max_connections; i++) {
         hl__conn *c = &ctx->conns[i];
+        int idle;
         if (!c->id) {
             if (!free_slot) free_slot = c;
             continue;
         }
-        if (c->kind != HL__KIND_HTTP || c->origin != q->origin) continue;
+        if (c->kind != HL__KIND_HTTP) continue;
+        idle = c->state == HL_STATE_OPEN && c->hreq < 0 && !c->held && !c->io_error;
+        if (c->origin != q->origin) {
+            if (idle && (!victim || c->idle_until < victim->idle_until)) victim = c;
+            continue;
+        }
         n++;
-        if (c->state == HL_STATE_OPEN && c->hreq < 0 && !c->held && !c->io_error) {
+        if (idle) {
             *fresh = 0;
             return c;
         }
     }
-    if (!free_slot || n >= ctx->cfg.http_max_per_origin) return NULL;
+    if (n >= ctx->cfg.http_max_per_origin) return NULL;
+    if (!free_slot && victim) {
+        victim->err.result = HL_OK;
+        hl__http_conn_end(ctx, victim);
+        free_slot = victim;
+    }
+    if (!free_slot) return NULL;
     *fresh = 1;
     return free_slot;
 }
@@ -6093,14 +6248,14 @@ static void hl__route_insert(hl_ctx *ctx, int32_t idx)
     ctx->routes[i] = idx;
 }
 
-/* Rebuild when deleted marks pile up, so lookups stay short. */
-static void hl__route_rebuild(hl_ctx *ctx)
+/* Rebuild when deleted marks pile up, so lookups stay short; skip is the entry being removed. */
+static void hl__route_rebuild(hl_ctx *ctx, int32_t skip)
 {
     uint32_t i;
     for (i = 0; i < ctx->route_cap; i++) ctx->routes[i] = HL__ROUTE_EMPTY;
     ctx->route_deleted = 0;
     for (i = 0; i < ctx->cfg.max_subscriptions; i++)
-        if (ctx->subs[i].id && !ctx->subs[i].unsub_pending) hl__route_insert(ctx, (int32_t)i);
+        if (ctx->subs[i].id && !ctx->subs[i].unsub_pending && (int32_t)i != skip) hl__route_insert(ctx, (int32_t)i);
 }
 
 static void hl__route_remove(hl_ctx *ctx, int32_t idx)
@@ -6109,7 +6264,7 @@ static void hl__route_remove(hl_ctx *ctx, int32_t idx)
     while (ctx->routes[i] != HL__ROUTE_EMPTY) {
         if (ctx->routes[i] == idx) {
             ctx->routes[i] = HL__ROUTE_DELETED;
-            if (++ctx->route_deleted > ctx->route_cap / 4) hl__route_rebuild(ctx);
+            if (++ctx->route_deleted > ctx->route_cap / 4) hl__route_rebuild(ctx, idx);
             return;
         }
         i = (i + 1) & mask;
@@ -6175,7 +6330,7 @@ static void hl__queue_push(hl_ctx *ctx, hl__conn *c, hl__sub *s, const unsigned 
         if (s->st.queued >= s->queue_len || ctx->qfree < 0) {
             if (s->overflow == HL_OVERFLOW_DROP_OLDEST && s->q_head >= 0) {
                 hl__queue_pop(ctx, s);
-                s->st.drops++;
+                hl__emit_dropped(ctx, c, s, HL_E_QUEUE_FULL);
             } else {
                 hl__emit_dropped(ctx, c, s, HL_E_QUEUE_FULL);
                 return;
@@ -6364,7 +6519,8 @@ static int hl__subs_on_text(hl_ctx *ctx, hl__conn *c, const unsigned char *p, si
         if (nh == 0) break; /* nobody subscribed: an ordinary message */
         for (k = 0; k < nh; k++) {
             s = &ctx->subs[hit[k]];
-            if (s->overflow == HL_OVERFLOW_BACKPRESSURE && !s->on_message && hl__queue_full(ctx, s)) {
+            if (s->overflow == HL_OVERFLOW_BACKPRESSURE && !s->on_message && hl__queue_full(ctx, s) &&
+                !c->ws.close_sent) { /* closing: no holding back the close handshake */
                 c->held_by_queue = 1;
                 return 1;
             }
@@ -6406,10 +6562,13 @@ static int hl__subs_on_text(hl_ctx *ctx, hl__conn *c, const unsigned char *p, si
         return 0;
     }
     case HL_MSGK_ERROR:
-        s = info.sub ? hl__sub_by_content(ctx, c, info.sub, info.sub_len) : NULL;
+        /* an error about an unsubscribe (the server had forgotten it already) fails nothing */
+        s = info.sub && !(info.text_len >= 13 && memcmp(info.text, "Already unsub", 13) == 0)
+                ? hl__sub_by_content(ctx, c, info.sub, info.sub_len)
+                : NULL;
         if (s && s->state != HL_SUB_ACTIVE) {
             char detail[160];
-            hl__fmt(detail, sizeof detail, "%.*s", (int)HL__MIN(info.text_len, (size_t)150), info.text);
+            hl__js_unescape(info.text, info.text_len, detail, sizeof detail);
             hl__log(ctx, HL_LOG_WARN, c->id, "subscription %.80s failed: %s", s->json, detail);
             hl__sub_set_state(ctx, c, s, HL_SUB_FAILED, detail);
             return 0;
@@ -6543,12 +6702,13 @@ HL_API int hl_ws_unsubscribe(hl_ctx *ctx, hl_sub sub)
     if (!s) return HL_E_BAD_HANDLE;
     c = &ctx->conns[s->conn];
     hl__route_remove(ctx, (int32_t)(s - ctx->subs)); /* nothing reaches it from now on */
-    s->state = s->st.state = HL_SUB_REMOVED;
-    if (c->state == HL_STATE_OPEN && s->sent) {
+    if (c->state == HL_STATE_OPEN && s->sent && s->state != HL_SUB_FAILED) {
+        s->state = s->st.state = HL_SUB_REMOVED;
         s->unsub_pending = 1; /* freed once its unsubscribe message is out */
         while (s->q_head >= 0) hl__queue_pop(ctx, s);
         c->kick = 1;
     } else {
+        s->state = s->st.state = HL_SUB_REMOVED;
         s->unsub_pending = 1;
         hl__sub_free(ctx, s);
     }
@@ -6631,6 +6791,18 @@ static void hl__rtt_sample(hl_ws_stats *st, uint64_t rtt)
     st->rtt_count++;
 }
 
+/* Has the connection been open for healthy_ms? Then its attempt count starts over and the
+   breaker counts a success. Judged whenever something happens (no timer of its own: an idle
+   connection has no reason to wake up for it). */
+static void hl__live_healthy(hl__conn *c, uint64_t now)
+{
+    if (c->healthy_at > 1 && now >= c->healthy_at && c->state == HL_STATE_OPEN) {
+        c->healthy_at = 0;
+        c->attempt = 0;
+        hl__breaker_record(&c->breaker, &c->bcfg, now, 1);
+    }
+}
+
 static void hl__live_open(hl_ctx *ctx, hl__conn *c, uint64_t now)
 {
     (void)ctx;
@@ -6666,15 +6838,7 @@ static uint64_t hl__live_step(hl_ctx *ctx, hl__conn *c, uint64_t now)
 {
     uint64_t next = 0, due, pong = (uint64_t)c->pong_timeout_ms * HL__NS_PER_MS;
     if (c->state != HL_STATE_OPEN || c->ws.close_sent) return 0;
-    if (c->healthy_at > 1) {
-        if (now >= c->healthy_at) {
-            c->healthy_at = 0;
-            c->attempt = 0;
-            hl__breaker_record(&c->breaker, &c->bcfg, now, 1);
-        } else {
-            HL__SOONER(next, c->healthy_at);
-        }
-    }
+    hl__live_healthy(c, now);
     if (c->silence_ms) {
         due = c->last_rx + (uint64_t)c->silence_ms * HL__NS_PER_MS;
         if (now >= due) {
@@ -6744,7 +6908,8 @@ static uint64_t hl__live_step(hl_ctx *ctx, hl__conn *c, uint64_t now)
 static int hl__conn_ready_now(const hl__conn *c)
 {
     if (c->held) return 0;
-    if (c->state == HL_STATE_IDLE || c->stop || c->io_error || c->kick) return 1;
+    if ((c->state == HL_STATE_IDLE && !c->deadline) || c->stop || c->io_error) return 1;
+    if (c->kick && c->state == HL_STATE_OPEN) return 1;
 #if HL_ENABLE_TLS
     if (c->tls && !c->held_by_queue && c->fd != HL_INVALID_SOCKET && c->state >= HL_STATE_UPGRADING &&
         (br_ssl_engine_current_state(&c->t->cc.eng) & BR_SSL_RECVAPP))
@@ -6758,17 +6923,27 @@ static void hl__conn_step(hl_ctx *ctx, hl__conn *c, unsigned revents, uint64_t n
 {
     uint64_t next = 0, t;
     c->wake = 0;
+    if (c->kind == HL__KIND_HTTP && c->hreq >= 0 && c->state != HL_STATE_OPEN) {
+        /* a request's total time runs while its connection is still being made */
+        uint64_t due = ctx->hreqs[c->hreq].deadline_ns;
+        if (now >= due) {
+            hl__http_conn_fail(ctx, c, HL_E_REQUEST_TIMEOUT, "no response within %s (timeout_ms)",
+                               "the total time, still connecting");
+            return;
+        }
+        c->wake = due;
+    }
     if (c->stop) {
         hl__set_error(c, HL_E_CLOSED, 0, c->stop == 2 ? "closed by hl_ws_close before the connection opened"
                                                       : "aborted by hl_ws_abort");
         hl__conn_finish(ctx, c);
         return;
     }
-    if (c->state == HL_STATE_IDLE || (c->state == HL_STATE_BACKOFF && now >= c->deadline)) {
+    if ((c->state == HL_STATE_IDLE || c->state == HL_STATE_BACKOFF) && now >= c->deadline) {
         hl__conn_try_start(ctx, c, now);
         return;
     }
-    if (c->state == HL_STATE_BACKOFF) return;
+    if (c->state == HL_STATE_BACKOFF || c->state == HL_STATE_IDLE) return;
     if (c->state == HL_STATE_CONNECTING) {
         if (revents & (HL_POLLOUT | HL_POLLERR | HL_POLLIN)) {
             int e = hl__net_connect_result(c->tp, c->fd);
@@ -6815,6 +6990,13 @@ static void hl__conn_step(hl_ctx *ctx, hl__conn *c, unsigned revents, uint64_t n
     t = hl__live_step(ctx, c, now);
     if (hl__gone(c)) return;
     HL__SOONER(next, t);
+    if (hl__wsp_tx_pending(&c->ws)) {
+        int e = hl__conn_flush(c);
+        if (e) {
+            hl__io_fail(ctx, c, e, "send");
+            return;
+        }
+    }
     t = hl__subs_pump(ctx, c, now);
     HL__SOONER(next, t);
     t = hl__subs_stale_check(ctx, c, now);
@@ -7110,6 +7292,8 @@ HL_API int hl_ws_close(hl_ctx *ctx, hl_ws ws, int code, const char *reason)
         return HL_OK;
     }
     c->close_origin = HL_CLOSE_BY_LOCAL;
+    c->held_by_queue = 0; /* closing: nothing is held back any more */
+    c->kick = 1;          /* CLOSING and its deadline start now, not at the next wake-up */
     hl__wsp_queue_close(&c->ws, code, reason, rlen);
     return hl__after_queue(ctx, c, HL_OK);
 }
@@ -7150,6 +7334,7 @@ HL_API int hl_ws_stats_get(hl_ctx *ctx, hl_ws ws, hl_ws_stats *out)
 {
     hl__conn *c = hl__conn_get(ctx, ws);
     if (!c || !out) return c ? HL_E_INVALID : HL_E_BAD_HANDLE;
+    hl__live_healthy(c, hl__now(ctx));
     *out = c->ws.stats;
     out->send_queue_bytes = hl__wsp_tx_used(&c->ws);
     out->breaker = c->breaker.state;

@@ -16,13 +16,15 @@ static void hl__backoff_resolve(const hl_backoff *in, hl_backoff *out)
 }
 
 /* The delay before attempt (1 = the first retry) without jitter: initial * multiplier^(n-1),
-   capped at max. */
+   floored, capped at max. Worked in microseconds so that small delays grow too (3 ms x1.2 does
+   not round back to 3 ms at every step). */
 static uint32_t hl__backoff_base(const hl_backoff *b, uint32_t attempt)
 {
-    uint64_t d = b->initial_ms;
+    uint64_t d = (uint64_t)b->initial_ms * 1000, cap = (uint64_t)b->max_ms * 1000;
     uint32_t i;
-    for (i = 1; i < attempt && d < b->max_ms; i++) d = d * b->multiplier_pct / 100;
-    return (uint32_t)HL__MIN(d, (uint64_t)b->max_ms);
+    for (i = 1; i < attempt && d < cap; i++)
+        d = d > UINT64_MAX / b->multiplier_pct ? cap : d * b->multiplier_pct / 100;
+    return (uint32_t)(HL__MIN(d, cap) / 1000);
 }
 
 /* The range the jittered delay of an attempt falls in, [lo, hi] milliseconds. */

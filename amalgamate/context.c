@@ -154,6 +154,7 @@ static void hl__subs_connection_open(hl_ctx *ctx, hl__conn *c, uint64_t now);
 static void hl__subs_connection_lost(hl_ctx *ctx, hl__conn *c, uint64_t now);
 static void hl__subs_free_all(hl_ctx *ctx, hl__conn *c);
 static void hl__live_open(hl_ctx *ctx, hl__conn *c, uint64_t now);
+static void hl__live_healthy(hl__conn *c, uint64_t now);
 static int hl__live_pong(hl_ctx *ctx, hl__conn *c, const unsigned char *p, size_t n, uint64_t *rtt);
 static void hl__live_app_pong(hl_ctx *ctx, hl__conn *c);
 static void hl__http_conn_ready(hl_ctx *ctx, hl__conn *c);

@@ -98,8 +98,13 @@ static void hl__http_finish(hl_ctx *ctx, hl__hreq *q, hl__conn *c, int result, c
 {
     hl_http_response r;
     HL_MEMSET(&r, 0, sizeof r);
+    hl__fmt(q->detail, sizeof q->detail, "%s", detail ? detail : "");
+    if (q->hold) {
+        q->state = HL__HREQ_HELD; /* the caller reads it after hl_http_fetch returned */
+        if (!c) q->conn = -1;
+    }
     r.result = result;
-    r.detail = detail ? detail : "";
+    r.detail = q->detail;
     r.attempts = q->attempts;
     r.latency_ns = now - q->start_ns;
     r.request_id = q->id_text;
@@ -169,7 +174,7 @@ static void hl__http_response_done(hl_ctx *ctx, hl__conn *c, hl__hreq *q, uint64
                                        : -1;
         wait = (uint64_t)hl__backoff_delay(&ctx->cfg.http_backoff, q->attempts, hl__rand32(ctx)) * HL__NS_PER_MS;
         if (ra > 0 && (uint64_t)ra > wait) wait = (uint64_t)ra;
-        if (now + wait < q->deadline_ns) {
+        if (now < q->deadline_ns && wait < q->deadline_ns - now) {
             hl__log(ctx, HL_LOG_INFO, 0, "http %s %s -> %d, retrying in %u ms%s, request %s", q->method, q->target,
                     status, (unsigned)(wait / HL__NS_PER_MS), ra > 0 ? " (Retry-After)" : "", q->id_text);
             e->retries++;
@@ -179,10 +184,7 @@ static void hl__http_response_done(hl_ctx *ctx, hl__conn *c, hl__hreq *q, uint64
             return;
         }
     }
-    if (q->hold) {
-        q->state = HL__HREQ_HELD;
-        c->held = 1;
-    }
+    if (q->hold) c->held = 1;
     hl__http_finish(ctx, q, c, HL_OK, "", now);
 }
 
@@ -297,6 +299,7 @@ static void hl__http_conn_step(hl_ctx *ctx, hl__conn *c, unsigned revents, uint6
         }
         if (c->got_bytes || eof) {
             int rc = hl__http_parse(&c->hp, (char *)c->ws.rx, &c->ws.fill, eof);
+            if (rc == 0) hl__http_compact(&c->hp, (char *)c->ws.rx, &c->ws.fill);
             if (rc < 0) {
                 hl__http_conn_fail(ctx, c, rc, "%s", c->hp.detail);
                 return;
@@ -365,25 +368,38 @@ static void hl__http_release_held(hl_ctx *ctx)
 }
 
 /* A connection for q: an idle pooled one of its origin, or a new one while the origin has fewer
-   than http_max_per_origin. NULL when it must wait. */
+   than http_max_per_origin (taking a free slot, or closing the longest-idle connection of
+   another origin when none is free). NULL when it must wait. */
 static hl__conn *hl__http_pick_conn(hl_ctx *ctx, hl__hreq *q, int *fresh)
 {
     uint32_t i, n = 0;
-    hl__conn *free_slot = NULL;
+    hl__conn *free_slot = NULL, *victim = NULL;
     for (i = 0; i < ctx->cfg.max_connections; i++) {
         hl__conn *c = &ctx->conns[i];
+        int idle;
         if (!c->id) {
             if (!free_slot) free_slot = c;
             continue;
         }
-        if (c->kind != HL__KIND_HTTP || c->origin != q->origin) continue;
+        if (c->kind != HL__KIND_HTTP) continue;
+        idle = c->state == HL_STATE_OPEN && c->hreq < 0 && !c->held && !c->io_error;
+        if (c->origin != q->origin) {
+            if (idle && (!victim || c->idle_until < victim->idle_until)) victim = c;
+            continue;
+        }
         n++;
-        if (c->state == HL_STATE_OPEN && c->hreq < 0 && !c->held && !c->io_error) {
+        if (idle) {
             *fresh = 0;
             return c;
         }
     }
-    if (!free_slot || n >= ctx->cfg.http_max_per_origin) return NULL;
+    if (n >= ctx->cfg.http_max_per_origin) return NULL;
+    if (!free_slot && victim) {
+        victim->err.result = HL_OK;
+        hl__http_conn_end(ctx, victim);
+        free_slot = victim;
+    }
+    if (!free_slot) return NULL;
     *fresh = 1;
     return free_slot;
 }

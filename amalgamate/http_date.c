@@ -38,7 +38,12 @@ static int hl__http_date_parse(const char *v, size_t n, int64_t *out)
         return -1;
     for (mon = 0; mon < 12; mon++)
         if (memcmp(months + 3 * mon, v + 8, 3) == 0) break;
-    if (mon == 12 || day < 1 || day > 31 || hh > 23 || mm > 59 || ss > 60) return -1;
+    if (mon == 12 || day < 1 || hh > 23 || mm > 59 || ss > 60) return -1;
+    {
+        static const unsigned char mdays[] = {31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+        int leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
+        if (day > mdays[mon] || (mon == 1 && day == 29 && !leap)) return -1;
+    }
     *out = hl__days_from_civil(year, mon + 1, day) * 86400 + hh * 3600 + mm * 60 + ss;
     return 0;
 }
@@ -49,6 +54,10 @@ static int64_t hl__retry_after_ns(const char *v, size_t n, int64_t unix_now)
     unsigned secs;
     int64_t when;
     if (n > 0 && n <= 9 && hl__digits(v, (int)n, &secs)) return (int64_t)secs * 1000000000;
-    if (hl__http_date_parse(v, n, &when) == 0) return when > unix_now ? (when - unix_now) * 1000000000 : 0;
+    if (hl__http_date_parse(v, n, &when) == 0) {
+        if (when <= unix_now) return 0;
+        /* a date centuries away still fits (and is capped at about 292 years) */
+        return when - unix_now >= 9000000000LL ? INT64_MAX : (when - unix_now) * 1000000000;
+    }
     return -1;
 }

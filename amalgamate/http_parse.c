@@ -52,11 +52,13 @@ static int hl__http_fail(hl__http_parser *p, int rc, const char *why)
     return rc;
 }
 
-/* The end of the line starting at i in buf[0..n): index of its '\n', or 0 when not there. */
+#define HL__NO_LINE ((size_t)-1)
+
+/* The end of the line starting at i in buf[0..n): index of its '\n', or HL__NO_LINE. */
 static size_t hl__line_end(const char *buf, size_t i, size_t n)
 {
     const char *nl = (const char *)memchr(buf + i, '\n', n - i);
-    return nl ? (size_t)(nl - buf) : 0;
+    return nl ? (size_t)(nl - buf) : HL__NO_LINE;
 }
 
 /* Parse one header line [s, e) (without its line break) in place: NUL-terminate name and value.
@@ -119,7 +121,7 @@ static int hl__http_head(hl__http_parser *p, char *buf, size_t n)
     /* the whole head first (so it is parsed, and modified, exactly once) */
     for (;;) {
         e = hl__line_end(buf, i, n);
-        if (!e) {
+        if (e == HL__NO_LINE) {
             if (n - start >= p->max_head) return hl__http_fail(p, HL_E_HEADER_TOO_BIG, "response head over max_header_size");
             return 0;
         }
@@ -219,8 +221,10 @@ static int hl__http_parse(hl__http_parser *p, char *buf, size_t *fillp, int eof)
             size_t e = hl__line_end(buf, p->rd, fill), i;
             uint64_t size = 0;
             int digits = 0;
-            if (!e) {
-                if (fill - p->rd > 1024) return hl__http_fail(p, HL_E_HTTP_PROTOCOL, "chunk size line too long");
+            /* the same limit whether the line came whole or in pieces */
+            if ((e == HL__NO_LINE ? fill : e) - p->rd > 1024)
+                return hl__http_fail(p, HL_E_HTTP_PROTOCOL, "chunk size line too long");
+            if (e == HL__NO_LINE) {
                 if (eof) return hl__http_fail(p, HL_E_EOF, "connection closed in the middle of the body");
                 return 0;
             }
@@ -266,8 +270,9 @@ static int hl__http_parse(hl__http_parser *p, char *buf, size_t *fillp, int eof)
         case HL__HP_TRAILERS: {
             size_t e = hl__line_end(buf, p->rd, fill), ve;
             int rc;
-            if (!e) {
-                if (fill - p->rd > p->max_head) return hl__http_fail(p, HL_E_HEADER_TOO_BIG, "trailers over max_header_size");
+            if ((e == HL__NO_LINE ? fill : e) - p->rd > p->max_head)
+                return hl__http_fail(p, HL_E_HEADER_TOO_BIG, "trailers over max_header_size");
+            if (e == HL__NO_LINE) {
                 if (eof) return hl__http_fail(p, HL_E_EOF, "connection closed in the trailers");
                 return 0;
             }
@@ -287,4 +292,16 @@ static int hl__http_parse(hl__http_parser *p, char *buf, size_t *fillp, int eof)
             return 1;
         }
     }
+}
+
+/* Close the gap chunk framing left between the body and the unparsed bytes, so framing never
+   takes room a body needs. */
+static void hl__http_compact(hl__http_parser *p, char *buf, size_t *fill)
+{
+    size_t gap;
+    if (p->state == HL__HP_HEAD || p->rd <= p->wr) return;
+    gap = p->rd - p->wr;
+    HL_MEMMOVE(buf + p->wr, buf + p->rd, *fill - p->rd);
+    *fill -= gap;
+    p->rd = p->wr;
 }

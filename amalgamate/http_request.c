@@ -27,6 +27,7 @@ typedef struct hl__hreq {
     uint64_t start_ns, deadline_ns, next_try_ns;
     int fresh_retry_used;     /* the one free retry after a pooled connection turned out closed */
     int hold;                 /* hl_http_fetch: keep the response until the next call */
+    char detail[200];         /* why it failed, kept with the slot */
     hl_http_fn cb;
     void *user;
     char id_text[17];         /* X-Request-Id */

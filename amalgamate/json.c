@@ -9,32 +9,95 @@ static const char *hl__js_ws(const char *p, const char *end)
     return p;
 }
 
-/* Skip one JSON value starting at p; returns the byte after it, or NULL when malformed or cut. */
+/* Does c end a number or literal? */
+static int hl__js_delim(char c)
+{
+    switch (c) {
+    case ',': case ']': case '}': case ':': case ' ': case '\t': case '\r': case '\n': case '\0': return 1;
+    default: return 0;
+    }
+}
+
+/* Skip one JSON value starting at p; returns the byte after it, or NULL when malformed or cut.
+   Structure is tracked only as far as needed to find the end (a validator it is not). */
 static const char *hl__js_skip(const char *p, const char *end)
 {
     int depth = 0;
     p = hl__js_ws(p, end);
     do {
         if (p >= end) return NULL;
-        if (*p == '"') {
+        switch (*p) {
+        case '"':
             for (p++; p < end && *p != '"'; p++)
                 if (*p == '\\') p++;
             if (p >= end) return NULL;
             p++;
-        } else if (*p == '{' || *p == '[') {
+            break;
+        case '{': case '[':
             depth++;
             p++;
-        } else if (*p == '}' || *p == ']') {
+            break;
+        case '}': case ']':
             if (--depth < 0) return NULL;
             p++;
-        } else if (*p == ',' || *p == ':' || *p == ' ' || *p == '\t' || *p == '\n' || *p == '\r') {
+            break;
+        case ',': case ':': case ' ': case '\t': case '\n': case '\r':
             if (!depth) return NULL;
             p++;
-        } else {
-            while (p < end && !strchr(",]} \t\r\n", *p)) p++;
+            break;
+        case '\0':
+            return NULL;
+        default:
+            while (p < end && !hl__js_delim(*p)) p++;
+            break;
         }
     } while (depth > 0);
     return p;
+}
+
+/* The value of key in the object at obj, without finding where that value ends: only the
+   members before it are skipped. NULL when absent. For scanning a large message's envelope. */
+static const char *hl__js_find(const char *obj, const char *end, const char *key)
+{
+    size_t kl = strlen(key);
+    const char *p = hl__js_ws(obj, end);
+    if (p >= end || *p != '{') return NULL;
+    p++;
+    for (;;) {
+        const char *k, *kend, *v;
+        p = hl__js_ws(p, end);
+        if (p >= end || *p != '"') return NULL;
+        k = p + 1;
+        p = hl__js_skip(p, end);
+        if (!p) return NULL;
+        kend = p - 1;
+        p = hl__js_ws(p, end);
+        if (p >= end || *p != ':') return NULL;
+        v = hl__js_ws(p + 1, end);
+        if ((size_t)(kend - k) == kl && memcmp(k, key, kl) == 0) return v < end ? v : NULL;
+        p = hl__js_skip(v, end);
+        if (!p) return NULL;
+        p = hl__js_ws(p, end);
+        if (p >= end || *p != ',') return NULL;
+        p++;
+    }
+}
+
+/* Copy a JSON string's contents (no quotes) into out, undoing the escapes that matter for
+   text shown to people (\" \\ \/ \n \t; \uXXXX kept as is). Always NUL-terminates. */
+static void hl__js_unescape(const char *s, size_t n, char *out, size_t cap)
+{
+    size_t i, o = 0;
+    if (!cap) return;
+    for (i = 0; i < n && o + 1 < cap; i++) {
+        char c = s[i];
+        if (c == '\\' && i + 1 < n) {
+            char e = s[++i];
+            c = e == 'n' ? '\n' : e == 't' ? '\t' : e == 'u' ? (i--, '\\') : e;
+        }
+        out[o++] = c;
+    }
+    out[o] = '\0';
 }
 
 /* In the object at obj (pointing at '{'), find key; *val gets the start of its value and the
@@ -104,10 +167,12 @@ static uint64_t hl__fnv_value(uint64_t h, const char *v, size_t n)
 {
     size_t i;
     int addr = n == 44 && v[0] == '"' && v[1] == '0' && (v[2] == 'x' || v[2] == 'X');
-    int in_str = 0;
+    int in_str = 0, esc = 0;
     for (i = 0; i < n; i++) {
         unsigned char c = (unsigned char)v[i];
-        if (c == '"' && (i == 0 || v[i - 1] != '\\')) in_str = !in_str;
+        if (esc) esc = 0;
+        else if (in_str && c == '\\') esc = 1;
+        else if (c == '"') in_str = !in_str;
         if (!in_str && (c == ' ' || c == '\t' || c == '\n' || c == '\r')) continue;
         if (addr) c = (unsigned char)hl__lower(c);
         h = (h ^ c) * 0x100000001b3ull;

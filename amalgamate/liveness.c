@@ -14,6 +14,18 @@ static void hl__rtt_sample(hl_ws_stats *st, uint64_t rtt)
     st->rtt_count++;
 }
 
+/* Has the connection been open for healthy_ms? Then its attempt count starts over and the
+   breaker counts a success. Judged whenever something happens (no timer of its own: an idle
+   connection has no reason to wake up for it). */
+static void hl__live_healthy(hl__conn *c, uint64_t now)
+{
+    if (c->healthy_at > 1 && now >= c->healthy_at && c->state == HL_STATE_OPEN) {
+        c->healthy_at = 0;
+        c->attempt = 0;
+        hl__breaker_record(&c->breaker, &c->bcfg, now, 1);
+    }
+}
+
 static void hl__live_open(hl_ctx *ctx, hl__conn *c, uint64_t now)
 {
     (void)ctx;
@@ -49,15 +61,7 @@ static uint64_t hl__live_step(hl_ctx *ctx, hl__conn *c, uint64_t now)
 {
     uint64_t next = 0, due, pong = (uint64_t)c->pong_timeout_ms * HL__NS_PER_MS;
     if (c->state != HL_STATE_OPEN || c->ws.close_sent) return 0;
-    if (c->healthy_at > 1) {
-        if (now >= c->healthy_at) {
-            c->healthy_at = 0;
-            c->attempt = 0;
-            hl__breaker_record(&c->breaker, &c->bcfg, now, 1);
-        } else {
-            HL__SOONER(next, c->healthy_at);
-        }
-    }
+    hl__live_healthy(c, now);
     if (c->silence_ms) {
         due = c->last_rx + (uint64_t)c->silence_ms * HL__NS_PER_MS;
         if (now >= due) {

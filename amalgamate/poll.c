@@ -6,7 +6,8 @@
 static int hl__conn_ready_now(const hl__conn *c)
 {
     if (c->held) return 0;
-    if (c->state == HL_STATE_IDLE || c->stop || c->io_error || c->kick) return 1;
+    if ((c->state == HL_STATE_IDLE && !c->deadline) || c->stop || c->io_error) return 1;
+    if (c->kick && c->state == HL_STATE_OPEN) return 1;
 #if HL_ENABLE_TLS
     if (c->tls && !c->held_by_queue && c->fd != HL_INVALID_SOCKET && c->state >= HL_STATE_UPGRADING &&
         (br_ssl_engine_current_state(&c->t->cc.eng) & BR_SSL_RECVAPP))
@@ -20,17 +21,27 @@ static void hl__conn_step(hl_ctx *ctx, hl__conn *c, unsigned revents, uint64_t n
 {
     uint64_t next = 0, t;
     c->wake = 0;
+    if (c->kind == HL__KIND_HTTP && c->hreq >= 0 && c->state != HL_STATE_OPEN) {
+        /* a request's total time runs while its connection is still being made */
+        uint64_t due = ctx->hreqs[c->hreq].deadline_ns;
+        if (now >= due) {
+            hl__http_conn_fail(ctx, c, HL_E_REQUEST_TIMEOUT, "no response within %s (timeout_ms)",
+                               "the total time, still connecting");
+            return;
+        }
+        c->wake = due;
+    }
     if (c->stop) {
         hl__set_error(c, HL_E_CLOSED, 0, c->stop == 2 ? "closed by hl_ws_close before the connection opened"
                                                       : "aborted by hl_ws_abort");
         hl__conn_finish(ctx, c);
         return;
     }
-    if (c->state == HL_STATE_IDLE || (c->state == HL_STATE_BACKOFF && now >= c->deadline)) {
+    if ((c->state == HL_STATE_IDLE || c->state == HL_STATE_BACKOFF) && now >= c->deadline) {
         hl__conn_try_start(ctx, c, now);
         return;
     }
-    if (c->state == HL_STATE_BACKOFF) return;
+    if (c->state == HL_STATE_BACKOFF || c->state == HL_STATE_IDLE) return;
     if (c->state == HL_STATE_CONNECTING) {
         if (revents & (HL_POLLOUT | HL_POLLERR | HL_POLLIN)) {
             int e = hl__net_connect_result(c->tp, c->fd);
@@ -77,6 +88,13 @@ static void hl__conn_step(hl_ctx *ctx, hl__conn *c, unsigned revents, uint64_t n
     t = hl__live_step(ctx, c, now);
     if (hl__gone(c)) return;
     HL__SOONER(next, t);
+    if (hl__wsp_tx_pending(&c->ws)) {
+        int e = hl__conn_flush(c);
+        if (e) {
+            hl__io_fail(ctx, c, e, "send");
+            return;
+        }
+    }
     t = hl__subs_pump(ctx, c, now);
     HL__SOONER(next, t);
     t = hl__subs_stale_check(ctx, c, now);

@@ -2,17 +2,33 @@
    "channel|coin|interval|user" with the parts the channel's data carries, built the same way from
    a subscription and from the data it brings, so one hash lookup routes a message. */
 
-/* Channels whose data names the user (so the route includes it); others carry none. */
+static int hl__hl_in(const char *const *names, size_t count, const char *ch, size_t n)
+{
+    size_t i;
+    for (i = 0; i < count; i++)
+        if (strlen(names[i]) == n && memcmp(names[i], ch, n) == 0) return 1;
+    return 0;
+}
+
+/* Channels whose data names the user (so the route includes it); others carry none. webData3
+   names it inside userState. */
 static int hl__hl_user_routed(const char *ch, size_t n)
 {
     static const char *const names[] = {"userFills", "userFundings", "userNonFundingLedgerUpdates",
                                         "userTwapSliceFills", "userTwapHistory", "activeAssetData",
                                         "clearinghouseState", "openOrders", "twapStates", "webData2",
-                                        "spotState", "allDexsClearinghouseState"};
-    size_t i;
-    for (i = 0; i < sizeof names / sizeof names[0]; i++)
-        if (strlen(names[i]) == n && memcmp(names[i], ch, n) == 0) return 1;
-    return 0;
+                                        "webData3", "spotState", "allDexsClearinghouseState",
+                                        "userHistoricalOrders"};
+    return hl__hl_in(names, sizeof names / sizeof names[0], ch, n);
+}
+
+/* Channels whose data is about one coin (so the route includes it); feeds of many coins
+   (allMids, assetCtxs, ...) route by channel. */
+static int hl__hl_coin_routed(const char *ch, size_t n)
+{
+    static const char *const names[] = {"trades", "l2Book", "bbo", "candle", "activeAssetCtx",
+                                        "activeSpotAssetCtx", "activeAssetData"};
+    return hl__hl_in(names, sizeof names / sizeof names[0], ch, n);
 }
 
 /* Append "|part" to key; addresses lower-cased. Returns 0, or -1 when it does not fit. */
@@ -92,7 +108,7 @@ static int hl__hl_sub_route(const char *sub, size_t n, char *key, size_t cap)
         coin = NULL;
     }
     if (hl__hl_key_start(key, cap, &len, type, tl)) return HL_E_INVALID;
-    if (coin && hl__hl_key_add(key, cap, &len, coin, cl, 0)) return HL_E_INVALID;
+    if (coin && hl__hl_coin_routed(type, tl) && hl__hl_key_add(key, cap, &len, coin, cl, 0)) return HL_E_INVALID;
     if (hl__hl_member(sub, end, "interval", &iv, &il) && hl__hl_key_add(key, cap, &len, iv, il, 0)) return HL_E_INVALID;
     if (hl__hl_user_routed(type, tl) && hl__hl_member(sub, end, "user", &user, &ul) &&
         hl__hl_key_add(key, cap, &len, user, ul, 1))
@@ -119,20 +135,26 @@ static void hl__hl_classify(const char *msg, size_t len, hl_msg_info *info)
 {
     const char *end = msg + len, *ch, *dv, *de, *v, *ve, *s;
     size_t chl, sl, klen;
-    const char *p = hl__js_ws(msg, end);
+    const char *p = hl__js_ws(msg, end), *last = end;
     info->kind = HL_MSGK_OTHER;
     if (p == end || *p != '{') {
         if (len == 4 && memcmp(msg, "Ping", 4) == 0) info->kind = HL_MSGK_PING;
         return;
     }
+    /* one whole JSON value, or it is nobody's (a cut or garbled message is not routed) */
+    while (last > p && (last[-1] == ' ' || last[-1] == '\n' || last[-1] == '\r' || last[-1] == '\t')) last--;
+    if (hl__js_skip(p, end) != last) return;
     if (!hl__hl_member(p, end, "channel", &ch, &chl)) return;
     if (chl == 4 && memcmp(ch, "pong", 4) == 0) {
         info->kind = HL_MSGK_PONG;
         return;
     }
-    de = hl__js_get(p, end, "data", &dv);
-    if (!de) return;
+    /* data's start only: finding its end would mean skipping the whole feed message */
+    dv = hl__js_find(p, end, "data");
+    if (!dv || (*dv != '{' && *dv != '[' && *dv != '"')) return;
     if (chl == 20 && memcmp(ch, "subscriptionResponse", 20) == 0) {
+        de = hl__js_skip(dv, end);
+        if (!de) return;
         if (!hl__hl_member(dv, de, "method", &s, &sl)) return;
         ve = hl__js_get(dv, de, "subscription", &v);
         if (!ve) return;
@@ -142,6 +164,8 @@ static void hl__hl_classify(const char *msg, size_t len, hl_msg_info *info)
         return;
     }
     if (chl == 5 && memcmp(ch, "error", 5) == 0) {
+        de = hl__js_skip(dv, end);
+        if (!de) return;
         info->kind = HL_MSGK_ERROR;
         if (hl__js_str(dv, de, &info->text, &info->text_len)) hl__hl_error_sub(info->text, info->text_len, info);
         return;
@@ -151,19 +175,28 @@ static void hl__hl_classify(const char *msg, size_t len, hl_msg_info *info)
     info->kind = HL_MSGK_DATA;
     if (hl__hl_key_start(info->key, sizeof info->key, &klen, ch, chl)) return;
     {
-        const char *obj = hl__js_ws(dv, de);
-        const char *iv;
+        /* lookups stop at the member they want, bounded by the message's end */
+        const char *obj = dv, *iv;
         size_t il;
-        if (obj < de && *obj == '[') obj = hl__js_ws(obj + 1, de);
-        if (obj < de && *obj == '{') {
-            if (hl__hl_member(obj, de, "coin", &s, &sl) || hl__hl_member(obj, de, "s", &s, &sl))
+        int user_feed = hl__hl_user_routed(ch, chl);
+        if (*obj == '[') obj = hl__js_ws(obj + 1, end);
+        if (obj < end && *obj == '{') {
+            int candle = chl == 6 && memcmp(ch, "candle", 6) == 0;
+            if (hl__hl_coin_routed(ch, chl) &&
+                (candle ? hl__hl_member(obj, end, "s", &s, &sl) : hl__hl_member(obj, end, "coin", &s, &sl)))
                 hl__hl_key_add(info->key, sizeof info->key, &klen, s, sl, 0);
-            if (chl == 6 && memcmp(ch, "candle", 6) == 0 && hl__hl_member(obj, de, "i", &iv, &il))
+            if (candle && hl__hl_member(obj, end, "i", &iv, &il))
                 hl__hl_key_add(info->key, sizeof info->key, &klen, iv, il, 0);
-            if (hl__hl_user_routed(ch, chl) && hl__hl_member(obj, de, "user", &s, &sl))
-                hl__hl_key_add(info->key, sizeof info->key, &klen, s, sl, 1);
-            ve = hl__js_get(obj, de, "isSnapshot", &v);
-            info->is_snapshot = ve && ve - v == 4 && memcmp(v, "true", 4) == 0;
+            if (user_feed) {
+                const char *us = chl == 8 && memcmp(ch, "webData3", 8) == 0 ? hl__js_find(obj, end, "userState") : obj;
+                if (us && hl__hl_member(us, end, "user", &s, &sl))
+                    hl__hl_key_add(info->key, sizeof info->key, &klen, s, sl, 1);
+            }
+            /* only user feeds start with a snapshot */
+            if (chl > 4 && memcmp(ch, "user", 4) == 0) {
+                v = hl__js_find(obj, end, "isSnapshot");
+                info->is_snapshot = v && end - v >= 4 && memcmp(v, "true", 4) == 0;
+            }
         }
     }
     info->key_len = klen;

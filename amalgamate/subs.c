@@ -33,14 +33,14 @@ static void hl__route_insert(hl_ctx *ctx, int32_t idx)
     ctx->routes[i] = idx;
 }
 
-/* Rebuild when deleted marks pile up, so lookups stay short. */
-static void hl__route_rebuild(hl_ctx *ctx)
+/* Rebuild when deleted marks pile up, so lookups stay short; skip is the entry being removed. */
+static void hl__route_rebuild(hl_ctx *ctx, int32_t skip)
 {
     uint32_t i;
     for (i = 0; i < ctx->route_cap; i++) ctx->routes[i] = HL__ROUTE_EMPTY;
     ctx->route_deleted = 0;
     for (i = 0; i < ctx->cfg.max_subscriptions; i++)
-        if (ctx->subs[i].id && !ctx->subs[i].unsub_pending) hl__route_insert(ctx, (int32_t)i);
+        if (ctx->subs[i].id && !ctx->subs[i].unsub_pending && (int32_t)i != skip) hl__route_insert(ctx, (int32_t)i);
 }
 
 static void hl__route_remove(hl_ctx *ctx, int32_t idx)
@@ -49,7 +49,7 @@ static void hl__route_remove(hl_ctx *ctx, int32_t idx)
     while (ctx->routes[i] != HL__ROUTE_EMPTY) {
         if (ctx->routes[i] == idx) {
             ctx->routes[i] = HL__ROUTE_DELETED;
-            if (++ctx->route_deleted > ctx->route_cap / 4) hl__route_rebuild(ctx);
+            if (++ctx->route_deleted > ctx->route_cap / 4) hl__route_rebuild(ctx, idx);
             return;
         }
         i = (i + 1) & mask;
@@ -115,7 +115,7 @@ static void hl__queue_push(hl_ctx *ctx, hl__conn *c, hl__sub *s, const unsigned 
         if (s->st.queued >= s->queue_len || ctx->qfree < 0) {
             if (s->overflow == HL_OVERFLOW_DROP_OLDEST && s->q_head >= 0) {
                 hl__queue_pop(ctx, s);
-                s->st.drops++;
+                hl__emit_dropped(ctx, c, s, HL_E_QUEUE_FULL);
             } else {
                 hl__emit_dropped(ctx, c, s, HL_E_QUEUE_FULL);
                 return;
@@ -304,7 +304,8 @@ static int hl__subs_on_text(hl_ctx *ctx, hl__conn *c, const unsigned char *p, si
         if (nh == 0) break; /* nobody subscribed: an ordinary message */
         for (k = 0; k < nh; k++) {
             s = &ctx->subs[hit[k]];
-            if (s->overflow == HL_OVERFLOW_BACKPRESSURE && !s->on_message && hl__queue_full(ctx, s)) {
+            if (s->overflow == HL_OVERFLOW_BACKPRESSURE && !s->on_message && hl__queue_full(ctx, s) &&
+                !c->ws.close_sent) { /* closing: no holding back the close handshake */
                 c->held_by_queue = 1;
                 return 1;
             }
@@ -346,10 +347,13 @@ static int hl__subs_on_text(hl_ctx *ctx, hl__conn *c, const unsigned char *p, si
         return 0;
     }
     case HL_MSGK_ERROR:
-        s = info.sub ? hl__sub_by_content(ctx, c, info.sub, info.sub_len) : NULL;
+        /* an error about an unsubscribe (the server had forgotten it already) fails nothing */
+        s = info.sub && !(info.text_len >= 13 && memcmp(info.text, "Already unsub", 13) == 0)
+                ? hl__sub_by_content(ctx, c, info.sub, info.sub_len)
+                : NULL;
         if (s && s->state != HL_SUB_ACTIVE) {
             char detail[160];
-            hl__fmt(detail, sizeof detail, "%.*s", (int)HL__MIN(info.text_len, (size_t)150), info.text);
+            hl__js_unescape(info.text, info.text_len, detail, sizeof detail);
             hl__log(ctx, HL_LOG_WARN, c->id, "subscription %.80s failed: %s", s->json, detail);
             hl__sub_set_state(ctx, c, s, HL_SUB_FAILED, detail);
             return 0;
@@ -483,12 +487,13 @@ HL_API int hl_ws_unsubscribe(hl_ctx *ctx, hl_sub sub)
     if (!s) return HL_E_BAD_HANDLE;
     c = &ctx->conns[s->conn];
     hl__route_remove(ctx, (int32_t)(s - ctx->subs)); /* nothing reaches it from now on */
-    s->state = s->st.state = HL_SUB_REMOVED;
-    if (c->state == HL_STATE_OPEN && s->sent) {
+    if (c->state == HL_STATE_OPEN && s->sent && s->state != HL_SUB_FAILED) {
+        s->state = s->st.state = HL_SUB_REMOVED;
         s->unsub_pending = 1; /* freed once its unsubscribe message is out */
         while (s->q_head >= 0) hl__queue_pop(ctx, s);
         c->kick = 1;
     } else {
+        s->state = s->st.state = HL_SUB_REMOVED;
         s->unsub_pending = 1;
         hl__sub_free(ctx, s);
     }

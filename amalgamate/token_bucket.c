@@ -10,8 +10,13 @@ typedef struct hl__bucket {
     uint32_t per_minute;
 } hl__bucket;
 
+#define HL__BUCKET_MAX 300000000u /* capacity * HL__TOKEN must fit 64 bits */
+
+/* A budget of capacity tokens refilled at per_minute; a capacity above HL__BUCKET_MAX is no
+   limit at all (0). */
 static void hl__bucket_init(hl__bucket *b, uint32_t capacity, uint32_t per_minute, uint64_t now)
 {
+    if (capacity > HL__BUCKET_MAX) capacity = per_minute = 0;
     b->capacity = capacity;
     b->per_minute = per_minute;
     b->units = (uint64_t)capacity * HL__TOKEN; /* starts full */
@@ -20,11 +25,12 @@ static void hl__bucket_init(hl__bucket *b, uint32_t capacity, uint32_t per_minut
 
 static void hl__bucket_refill(hl__bucket *b, uint64_t now)
 {
-    uint64_t cap = (uint64_t)b->capacity * HL__TOKEN, dt = now > b->last ? now - b->last : 0;
+    uint64_t cap = (uint64_t)b->capacity * HL__TOKEN, dt = now > b->last ? now - b->last : 0, missing;
     b->last = now;
-    if (b->units >= cap) return;
-    if (dt >= (cap - b->units) / (b->per_minute ? b->per_minute : 1)) b->units = cap;
-    else b->units += dt * b->per_minute;
+    if (b->units >= cap || !b->per_minute) return;
+    missing = cap - b->units;
+    if (dt >= (missing + b->per_minute - 1) / b->per_minute) b->units = cap;
+    else b->units += dt * b->per_minute; /* < missing: cannot overflow */
 }
 
 /* Take n tokens: 0 when taken, else the nanoseconds until n tokens will be there (nothing is

@@ -164,6 +164,8 @@ HL_API int hl_ws_close(hl_ctx *ctx, hl_ws ws, int code, const char *reason)
         return HL_OK;
     }
     c->close_origin = HL_CLOSE_BY_LOCAL;
+    c->held_by_queue = 0; /* closing: nothing is held back any more */
+    c->kick = 1;          /* CLOSING and its deadline start now, not at the next wake-up */
     hl__wsp_queue_close(&c->ws, code, reason, rlen);
     return hl__after_queue(ctx, c, HL_OK);
 }
@@ -204,6 +206,7 @@ HL_API int hl_ws_stats_get(hl_ctx *ctx, hl_ws ws, hl_ws_stats *out)
 {
     hl__conn *c = hl__conn_get(ctx, ws);
     if (!c || !out) return c ? HL_E_INVALID : HL_E_BAD_HANDLE;
+    hl__live_healthy(c, hl__now(ctx));
     *out = c->ws.stats;
     out->send_queue_bytes = hl__wsp_tx_used(&c->ws);
     out->breaker = c->breaker.state;

@@ -143,7 +143,8 @@ static void hl__conn_finish(hl_ctx *ctx, hl__conn *c)
     }
     c->err.close_code = code;
     /* a connection that never became healthy counts against the breaker */
-    if (c->healthy_at && c->close_origin != HL_CLOSE_BY_LOCAL) {
+    hl__live_healthy(c, now);
+    if (c->healthy_at && c->close_origin != HL_CLOSE_BY_LOCAL && c->state != HL_STATE_BACKOFF) {
         hl__breaker_record(&c->breaker, &c->bcfg, now, 0);
         st->breaker_opens = c->breaker.opens;
     }
@@ -169,6 +170,10 @@ static void hl__conn_finish(hl_ctx *ctx, hl__conn *c)
         delay = hl__backoff_delay(&c->backoff, c->attempt, hl__rand32(ctx));
         if (c->retry_after_ns > (uint64_t)delay * HL__NS_PER_MS)
             delay = (uint32_t)HL__MIN(c->retry_after_ns / HL__NS_PER_MS, (uint64_t)0x7FFFFFFF);
+        if (c->breaker.state == HL_BREAKER_OPEN) {
+            uint64_t cool = (uint64_t)c->bcfg.cooldown_ms * HL__NS_PER_MS, gone = now - c->breaker.opened_at;
+            if (gone < cool && (cool - gone) / HL__NS_PER_MS > delay) delay = (uint32_t)((cool - gone) / HL__NS_PER_MS);
+        }
         hl__subs_connection_lost(ctx, c, now);
         hl__event_init(&ev, HL_EV_DISCONNECT);
         ev.result = c->err.result;
@@ -247,7 +252,8 @@ static void hl__connect_next(hl_ctx *ctx, hl__conn *c, int last_result, int last
     }
     if (last_result == HL_E_CONNECT_TIMEOUT && !last_errno) {
         hl__conn_fail(ctx, c, last_result, 0, "connect to %s:%u timed out after %u ms (connect_timeout_ms)",
-                      c->url.host, (unsigned)c->url.port, (unsigned)ctx->cfg.connect_timeout_ms);
+                      c->url.host, (unsigned)c->url.port,
+                      (unsigned)(c->connect_ms ? c->connect_ms : ctx->cfg.connect_timeout_ms));
         return;
     }
     hl__sys_strerror(last_errno, why, sizeof why);
@@ -408,7 +414,7 @@ static void hl__upgrade_response(hl_ctx *ctx, hl__conn *c, int eof)
     uint64_t now;
     int h = hl__ws_response_parse((const char *)p->rx, p->fill, ctx->cfg.max_header_size, &r, why, sizeof why);
     if (h == 0) {
-        if (eof) hl__conn_fail(ctx, c, HL_E_HANDSHAKE, 0, "server closed the connection during the handshake");
+        if (eof) hl__conn_fail(ctx, c, HL_E_EOF, 0, "server closed the connection during the handshake");
         return;
     }
     if (h < 0) {
@@ -447,8 +453,7 @@ static void hl__upgrade_response(hl_ctx *ctx, hl__conn *c, int eof)
     c->deadline = 0;
     c->ws.stats.connects++;
     c->ws.stats.opened_at_ns = now;
-    /* only a reconnecting connection has an attempt count and a breaker to settle */
-    c->healthy_at = c->reconnect ? now + (uint64_t)c->backoff.healthy_ms * HL__NS_PER_MS : 0;
+    c->healthy_at = now + (uint64_t)c->backoff.healthy_ms * HL__NS_PER_MS;
     hl__live_open(ctx, c, now);
     hl__set_state(ctx, c, HL_STATE_OPEN, HL_OK);
     if (hl__gone(c)) return;
@@ -522,7 +527,7 @@ static void hl__conn_read(hl_ctx *ctx, hl__conn *c)
     sink.pong = hl__on_pong;
     sink.user = &sc;
     c->in_batch = 0;
-    if (c->ws.held && c->state == HL_STATE_OPEN) hl__conn_parse(ctx, c, &sink);
+    if (c->ws.held && (c->state == HL_STATE_OPEN || c->state == HL_STATE_CLOSING)) hl__conn_parse(ctx, c, &sink);
     for (i = 0; i < HL__READS_PER_PASS && !hl__gone(c) && !c->stop && !c->ws.held; i++) {
         size_t room;
         unsigned char *dst = hl__wsp_rx_buf(&c->ws, &room);

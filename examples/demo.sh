@@ -1,19 +1,22 @@
 #!/bin/sh
-# What `make demo` runs (the Makefile builds build/hlcat first). From anywhere:
-#     sh examples/demo.sh
-# Starts the local test server tests/servers/ws_python_server.py on a free port of 127.0.0.1 and
-# lets build/hlcat print about 5 seconds of its Hyperliquid-style trade stream (50 messages at
-# 10 per second) with -v lifecycle events, then close normally. Nothing leaves this machine.
+# What `make demo` runs (the Makefile builds build/hl_demo first). From anywhere:
+#     sh examples/demo.sh [SECONDS]
+# Starts tests/servers/hl_server.py, the local stand-in for Hyperliquid's WebSocket API, on a free
+# port of 127.0.0.1, told to drop every connection every 5 seconds (--drop-every 5), and runs
+# build/hl_demo against it for SECONDS (default 15): prices flow, the server cuts the connection,
+# and the library reconnects with backoff and resubscribes all six feeds by itself; at the end
+# hl_demo closes normally and prints the library's statistics. Nothing leaves this machine.
 # The server is stopped on exit (its stdin closes and it gets SIGTERM by its PID).
 set -u
 
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root" || exit 1
-hlcat=build/hlcat
+demo=build/hl_demo
 python=/usr/bin/python3
+seconds=${1:-15}
 
-if [ ! -x "$hlcat" ]; then
-    echo "demo: $hlcat is missing; run 'make demo' (or 'make $hlcat') first" >&2
+if [ ! -x "$demo" ]; then
+    echo "demo: $demo is missing; run 'make demo' (or 'make $demo') first" >&2
     exit 1
 fi
 if [ ! -x "$python" ]; then
@@ -36,7 +39,7 @@ trap 'exit 130' INT TERM HUP
 
 # The server's stdin is a fifo that this script holds open on fd 9 until it ends.
 mkfifo "$tmp/stdin" || exit 1
-"$python" tests/servers/ws_python_server.py --port 0 <"$tmp/stdin" >"$tmp/server.out" 2>"$tmp/server.err" &
+"$python" tests/servers/hl_server.py --port 0 --drop-every 5 <"$tmp/stdin" >"$tmp/server.out" 2>"$tmp/server.err" &
 spid=$!
 exec 9>"$tmp/stdin"
 
@@ -57,11 +60,12 @@ if [ -z "$port" ]; then
     exit 1
 fi
 
-url="ws://127.0.0.1:$port/trades?rate=10"
-echo "demo: a local test server streams Hyperliquid-style trades at 10 a second; hlcat prints 50 of"
-echo "demo: them on stdout, lifecycle events (-v) on stderr, then closes with 1000 and exits 0."
-echo "demo: \$ $hlcat -v -n 50 '$url'"
+url="ws://127.0.0.1:$port/ws"
+echo "demo: a local Hyperliquid-like server (tests/servers/hl_server.py) streams trades, bbo and books;"
+echo "demo: it drops every connection every 5 s. hl_demo subscribes to 6 feeds once; watch the library"
+echo "demo: reconnect and resubscribe by itself, then close after $seconds s and print its statistics."
+echo "demo: \$ $demo -t $seconds $url"
 status=0
-"$hlcat" -v -n 50 "$url" </dev/null || status=$?
-echo "demo: hlcat exited with status $status"
+"$demo" -t "$seconds" "$url" </dev/null || status=$?
+echo "demo: hl_demo exited with status $status"
 exit "$status"

@@ -2,18 +2,45 @@
 
    hlcat [options] URL
 
-   Connects to URL (ws://), prints every message it receives on its own line on stdout and sends
-   every line of stdin as a text message (the line ending, "\n" or "\r\n", is stripped; a line
-   that is not valid UTF-8 is skipped with a warning). Binary messages are printed as lowercase
-   hex, or as their raw bytes with --binary-raw (each followed by a newline, like text).
+   Connects to URL (ws://, or wss:// in a build with TLS), prints every message it receives on
+   its own line on stdout and sends every line of stdin as a text message (the line ending, "\n"
+   or "\r\n", is stripped; a line that is not valid UTF-8 is skipped with a warning). Binary
+   messages are printed as lowercase hex, or as their raw bytes with --binary-raw (each followed
+   by a newline, like text).
+
+   Staying up (all optional):
+     * --reconnect keeps the connection up: after a drop the library waits (exponential backoff
+       with jitter, 1 s doubling up to 30 s unless --backoff-initial / --backoff-max say
+       otherwise) and connects again, for as long as the failures are retryable.
+     * --profile hyperliquid speaks Hyperliquid's application protocol: its application ping,
+       and subscriptions. Each --sub JSON (e.g. --sub '{"type":"trades","coin":"BTC"}') is kept
+       in the library's registry, sent once the connection is open and replayed after every
+       reconnect; its messages are printed one per line like any other message.
+     * --ping S sends an RFC 6455 ping every S seconds; a pong that does not come in time fails
+       the connection (and, with --reconnect, starts a new one). With a profile, the application
+       ping runs at the profile's interval (Hyperliquid: 50 s) unless --app-ping says otherwise.
+     * -v prints one line on stderr per lifecycle event: state changes (with the reason, and for
+       BACKOFF the delay and the attempt), disconnects, subscription states, gaps after a
+       reconnect, stale feeds, drops, the open (with the subprotocol) and pongs (with the RTT).
+     * --stats writes the library's statistics (hl_stats_json, one line of JSON) on stderr at
+       exit, before the verdict line.
+
+   TLS (builds with HL_ENABLE_TLS 1): --ca FILE trusts the PEM certificates in FILE instead of
+   the system bundle; --pin SHA256 (up to 4) accepts a server whose public key has that SHA-256
+   (64 hex digits or base64, as `openssl x509 -pubkey -noout | openssl pkey -pubin -outform der |
+   openssl dgst -sha256` gives it), in place of CA trust; --insecure accepts any certificate at
+   all (lab use only: hlcat says so loudly). A build without TLS refuses these options.
 
    When it stops:
-     * -n N: after the N-th message received, hlcat closes with 1000 and exits once the closing
-       handshake is over. Messages after the N-th are not printed.
-     * End of stdin: without -n, hlcat sends what is left, waits until the send queue has
-       drained, then closes with 1000. With -n, the end of stdin closes nothing: hlcat goes on
-       receiving until the N-th message (so "printf 'a\nb\n' | hlcat -n 2 URL" prints both echoes).
-     * The server closes, or the connection fails.
+     * -n N: after the N-th message received (subscription messages count too), hlcat closes
+       with 1000 and exits once the closing handshake is over. Messages after the N-th are not
+       printed.
+     * End of stdin: without -n, --reconnect or --sub, hlcat sends what is left, waits until the
+       send queue has drained, then closes with 1000. With any of them, the end of stdin closes
+       nothing: hlcat goes on receiving (so "printf 'a\nb\n' | hlcat -n 2 URL" prints both
+       echoes, and "hlcat --sub ... URL </dev/null" streams until Ctrl-C).
+     * The server closes, or the connection fails (with --reconnect: fails for good, such as a
+       refused upgrade with HTTP 4xx, or a certificate that does not verify).
      * Ctrl-C: the first one closes with 1000; another one (or one while a close is under way)
        drops the connection at once.
 
@@ -26,13 +53,14 @@
        hlcat: connect to 127.0.0.1:1 failed: Connection refused (HL_E_CONNECT_REFUSED)
        hlcat: server refused the upgrade with HTTP 403 (HL_E_HANDSHAKE); body: rejected: 403
        hlcat: server closed the connection with code 1011: trades.json not found
-   2 for a usage error; 130 after a Ctrl-C before the connection opened, or one that dropped it.
+   2 for a usage error (a --sub the profile cannot route is one); 130 after a Ctrl-C while no
+   connection was open, or one that dropped it.
 
    This program also shows the foreign-loop API: on POSIX it runs its own poll() over the
-   library's sockets (hl_pollfds), stdin (fd 0) and its ping timer, sleeps at most
-   hl_next_timeout, and hands the readiness back with hl_process. On Windows, where WSAPoll
-   cannot wait on a console or pipe, it calls hl_poll with a 50 ms timeout and checks stdin
-   between polls: a pipe with PeekNamedPipe, a file by reading it, a console with _kbhit.
+   library's sockets (hl_pollfds) and stdin (fd 0), sleeps at most hl_next_timeout, and hands the
+   readiness back with hl_process. On Windows, where WSAPoll cannot wait on a console or pipe, it
+   calls hl_poll with a 50 ms timeout and checks stdin between polls: a pipe with PeekNamedPipe,
+   a file by reading it, a console with _kbhit.
    Limitation: on a console, once a key is pressed hlcat blocks in ReadFile until Enter, and
    messages received meanwhile are printed after that.
 
@@ -40,12 +68,15 @@
    (40 MiB, mostly untouched virtual memory; rebuild with -DHLCAT_MEMORY=N for more); hlcat checks
    hl_ctx_size against it and says what a configuration would need.
 
-   Build: cc -std=c99 -I. examples/hlcat.c -o build/hlcat
+   Build: cc -std=c99 -I. examples/hlcat.c -o build/hlcat                       (ws:// only)
+          cc -std=c99 -I. -DHL_ENABLE_TLS=1 -I/usr/include/bearssl examples/hlcat.c \
+             -o build/hlcat -lbearssl                                           (and wss://)
           x86_64-w64-mingw32-gcc -std=c99 -I. examples/hlcat.c -o hlcat.exe -lws2_32 */
 
 #define HL_NET_IMPLEMENTATION
 #include "hl_net.h"
 
+#include <errno.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -56,7 +87,6 @@
 #include <fcntl.h>
 #include <io.h>
 #else
-#include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <unistd.h>
@@ -68,6 +98,9 @@
 #define HLCAT_LINE_MAX (256u << 10)               /* longest stdin line */
 #define HLCAT_SEND_QUEUE (2 * HLCAT_LINE_MAX)     /* so any line fits once the queue drains */
 #define HLCAT_BODY_MAX 200                        /* bytes of a refusal's body shown */
+#define HLCAT_MAX_SUBS 64                         /* --sub; the library's default slot count */
+#define HLCAT_MAX_PINS 4                          /* --pin; what hl_ws_desc accepts */
+#define HLCAT_STATS_MAX (64u << 10)               /* --stats JSON */
 
 static unsigned char hlcat_memory[HLCAT_MEMORY];
 
@@ -80,18 +113,34 @@ typedef struct hlcat {
     unsigned long max_msgs; /* -n; 0: no limit */
     int verbose;
     int binary_raw;
-    double ping_s;
+    uint32_t ping_ms;       /* --ping: RFC 6455 ping interval; 0: none */
+    int reconnect;
+    uint32_t backoff_initial_ms, backoff_max_ms; /* 0: the library's defaults */
+    const hl_profile *profile;
+    uint32_t app_ping_ms;   /* --app-ping: 0 the profile's, HL_UNLIMITED none */
+    int app_ping_set;
+    uint32_t stale_ms;      /* --stale */
+    const char *sub_json[HLCAT_MAX_SUBS];
+    hl_sub subs[HLCAT_MAX_SUBS];
+    int nsubs;
+    int stats;
+    const char *ca_file;
+    unsigned char pins[32 * HLCAT_MAX_PINS];
+    int npins;
+    int insecure;
     /* the connection */
     hl_ctx *ctx;
     hl_ws ws;
-    int open;             /* HL_EV_OPEN seen */
+    int open;             /* open now (HL_EV_OPEN seen, no drop since) */
+    unsigned long opens;  /* HL_EV_OPEN events */
     int closing;          /* we asked for the close (or gave up) */
     int done;             /* HL_EV_CLOSE seen */
     int fatal;            /* exit status forced by a local event: 1 (failure) or 130 (Ctrl-C) */
     unsigned long received;
     size_t room_empty;    /* hl_ws_send_room with an empty queue (taken at open) */
-    uint64_t next_ping;   /* ns on the library clock; 0: no ping */
-    unsigned long pings;
+    char lib_error[200];  /* the library's last ERROR log line (why a call failed) */
+    char stats_json[HLCAT_STATS_MAX];
+    int stats_len;        /* > 0: stats_json holds the statistics taken at the close */
     /* stdin */
     int stdin_eof;
     unsigned long line_no;
@@ -160,6 +209,26 @@ static const char *hlcat_origin_str(hl_close_origin o)
     }
 }
 
+static const char *hlcat_sub_state_str(hl_sub_state s)
+{
+    switch (s) {
+    case HL_SUB_PENDING: return "PENDING";
+    case HL_SUB_ACTIVE: return "ACTIVE";
+    case HL_SUB_FAILED: return "FAILED";
+    case HL_SUB_REMOVED: return "REMOVED";
+    default: return "?";
+    }
+}
+
+/* The --sub text of a subscription handle (for -v lines). */
+static const char *hlcat_sub_name(const hlcat *h, hl_sub sub)
+{
+    int i;
+    for (i = 0; i < h->nsubs; i++)
+        if (h->subs[i].id == sub.id) return h->sub_json[i];
+    return "(unknown subscription)";
+}
+
 /* ---- the library's callbacks ---- */
 
 static int hlcat_headers(void *user, hl_header *out, int max)
@@ -171,12 +240,16 @@ static int hlcat_headers(void *user, hl_header *out, int max)
     return i;
 }
 
+/* Always installed: the last ERROR line is kept to explain a failed call (the library says
+   why there); with -v -v every line is printed. */
 static void hlcat_log(void *user, hl_log_level level, uint32_t conn_id, const char *msg)
 {
     static const char *const names[] = {"?", "error", "warn", "info", "debug"};
-    (void)user;
-    fprintf(stderr, "hlcat: [lib %s #%lx] %s\n", names[(unsigned)level <= 4 ? (unsigned)level : 0],
-            (unsigned long)conn_id, msg);
+    hlcat *h = (hlcat *)user;
+    if (level == HL_LOG_ERROR) snprintf(h->lib_error, sizeof h->lib_error, "%s", msg);
+    if (h->verbose >= 2)
+        fprintf(stderr, "hlcat: [lib %s #%lx] %s\n", names[(unsigned)level <= 4 ? (unsigned)level : 0],
+                (unsigned long)conn_id, msg);
 }
 
 static void hlcat_close(hlcat *h, const char *why)
@@ -191,38 +264,65 @@ static void hlcat_close(hlcat *h, const char *why)
         fprintf(stderr, "hlcat: close failed: %s (%s)\n", hl_result_str(rc), hl_result_name(rc));
 }
 
+/* A message for the user: printed and counted against -n. */
+static void hlcat_deliver(hlcat *h, const unsigned char *p, size_t n, int is_text)
+{
+    if (h->max_msgs && h->received >= h->max_msgs) return; /* past -n: closing, not shown */
+    hlcat_print_message(h, p, n, is_text);
+    h->received++;
+    if (h->max_msgs && h->received == h->max_msgs) hlcat_close(h, "got the -n messages");
+}
+
+/* The handler of every --sub: its messages are printed like the others. */
+static void hlcat_on_sub_message(hl_ctx *ctx, const hl_msg *msg)
+{
+    (void)ctx;
+    hlcat_deliver((hlcat *)msg->user, msg->data, msg->len, 1);
+}
+
+static void hlcat_verbose_state(const hl_event *ev)
+{
+    if (ev->state == HL_STATE_BACKOFF) {
+        if (ev->result)
+            fprintf(stderr, "hlcat: state %s -> BACKOFF: %s (%s); attempt %lu in %lu ms\n",
+                    hl_state_str(ev->prev_state), ev->detail, hl_result_name(ev->result),
+                    (unsigned long)ev->attempt, (unsigned long)ev->delay_ms);
+        else
+            fprintf(stderr, "hlcat: state %s -> BACKOFF; attempt %lu in %lu ms\n", hl_state_str(ev->prev_state),
+                    (unsigned long)ev->attempt, (unsigned long)ev->delay_ms);
+    } else if (ev->result) {
+        fprintf(stderr, "hlcat: state %s -> %s: %s (%s)\n", hl_state_str(ev->prev_state),
+                hl_state_str(ev->state), ev->detail, hl_result_name(ev->result));
+    } else {
+        fprintf(stderr, "hlcat: state %s -> %s\n", hl_state_str(ev->prev_state), hl_state_str(ev->state));
+    }
+}
+
 static void hlcat_on_event(hl_ctx *ctx, const hl_event *ev)
 {
     hlcat *h = (hlcat *)ev->user;
     switch (ev->type) {
     case HL_EV_STATE:
-        if (!h->verbose) break;
-        if (ev->result)
-            fprintf(stderr, "hlcat: state %s -> %s: %s (%s)\n", hl_state_str(ev->prev_state),
-                    hl_state_str(ev->state), ev->detail, hl_result_name(ev->result));
-        else
-            fprintf(stderr, "hlcat: state %s -> %s\n", hl_state_str(ev->prev_state), hl_state_str(ev->state));
+        if (h->verbose) hlcat_verbose_state(ev);
         break;
     case HL_EV_OPEN:
         h->open = 1;
+        h->opens++;
         h->room_empty = hl_ws_send_room(ctx, ev->ws);
-        if (h->ping_s > 0) {
-            const hl_config *cfg = hl_ctx_config(ctx);
-            h->next_ping = cfg->clock(cfg->user) + (uint64_t)(h->ping_s * 1e9);
-        }
         if (h->verbose) {
             if (ev->protocol[0]) fprintf(stderr, "hlcat: open, subprotocol \"%s\"\n", ev->protocol);
             else fprintf(stderr, "hlcat: open, no subprotocol\n");
+            if (h->opens > 1) fprintf(stderr, "hlcat: reconnected (connection %lu)\n", h->opens);
         }
         break;
     case HL_EV_MESSAGE:
-        if (h->max_msgs && h->received >= h->max_msgs) break; /* past -n: closing, not shown */
-        hlcat_print_message(h, ev->data, ev->len, ev->is_text);
-        h->received++;
-        if (h->max_msgs && h->received == h->max_msgs) hlcat_close(h, "got the -n messages");
+        hlcat_deliver(h, ev->data, ev->len, ev->is_text);
         break;
     case HL_EV_PONG:
-        if (h->verbose) {
+        if (!h->verbose) break;
+        if (ev->rtt_ns) {
+            fprintf(stderr, "hlcat: pong, rtt %.3f ms\n", (double)ev->rtt_ns / 1e6);
+        } else {
             char text[126];
             hlcat_one_line(text, sizeof text, ev->data, ev->len);
             fprintf(stderr, "hlcat: pong, %lu bytes \"%s\"\n", (unsigned long)ev->len, text);
@@ -239,13 +339,47 @@ static void hlcat_on_event(hl_ctx *ctx, const hl_event *ev)
                 fprintf(stderr, "hlcat: error %s: %s\n", hl_result_name(ev->result), ev->detail);
         }
         break;
+    case HL_EV_DISCONNECT:
+        h->open = 0;
+        h->body[0] = '\0';
+        if (h->verbose)
+            fprintf(stderr, "hlcat: disconnect: code %d%s%s%s, %s%s%s; reconnecting in %lu ms (attempt %lu)\n",
+                    ev->close_code, ev->reason[0] ? " \"" : "", ev->reason, ev->reason[0] ? "\"" : "",
+                    hl_result_name(ev->result), ev->detail[0] ? ": " : "", ev->detail,
+                    (unsigned long)ev->delay_ms, (unsigned long)ev->attempt);
+        break;
+    case HL_EV_SUB:
+        if (h->verbose)
+            fprintf(stderr, "hlcat: subscription %s %s%s%s\n", hlcat_sub_name(h, ev->sub), hlcat_sub_state_str(ev->sub_state),
+                    ev->detail[0] ? ": " : "", ev->detail);
+        if (ev->sub_state == HL_SUB_FAILED && !h->verbose) /* a refusal is worth a line anyway */
+            fprintf(stderr, "hlcat: subscription %s failed: %s\n", hlcat_sub_name(h, ev->sub), ev->detail);
+        break;
+    case HL_EV_GAP:
+        if (h->verbose)
+            fprintf(stderr, "hlcat: resubscribed %s after a gap of %lu ms\n", hlcat_sub_name(h, ev->sub),
+                    (unsigned long)((ev->gap_to_ns - ev->gap_from_ns) / 1000000u));
+        break;
+    case HL_EV_STALE:
+        if (h->verbose)
+            fprintf(stderr, "hlcat: stale: %s silent for %lu ms\n", hlcat_sub_name(h, ev->sub), (unsigned long)ev->stale_ms);
+        break;
+    case HL_EV_DROPPED:
+        if (h->verbose)
+            fprintf(stderr, "hlcat: dropped %lu message(s) of %s: %s (%s)\n", (unsigned long)ev->len,
+                    hlcat_sub_name(h, ev->sub), ev->detail, hl_result_name(ev->result));
+        break;
     case HL_EV_CLOSE:
+        h->open = 0;
         h->done = 1;
         h->close_result = ev->result;
         h->close_code = ev->close_code;
         h->close_origin = ev->close_origin;
         snprintf(h->close_detail, sizeof h->close_detail, "%s", ev->detail);
         snprintf(h->close_reason, sizeof h->close_reason, "%s", ev->reason);
+        /* the connection and its subscriptions are freed after this callback: take the
+           statistics now */
+        if (h->stats) h->stats_len = hl_stats_json(ctx, h->stats_json, sizeof h->stats_json);
         if (h->verbose)
             fprintf(stderr, "hlcat: close %d \"%s\" %s%s%s%s\n", ev->close_code, ev->reason,
                     hlcat_origin_str(ev->close_origin), ev->result ? " (" : "",
@@ -257,6 +391,12 @@ static void hlcat_on_event(hl_ctx *ctx, const hl_event *ev)
 }
 
 /* ---- stdin ---- */
+
+/* The end of stdin closes the connection only for a plain session. */
+static int hlcat_persistent(const hlcat *h)
+{
+    return h->max_msgs || h->reconnect || h->nsubs;
+}
 
 /* Send the complete lines in the input buffer (and at EOF the unterminated rest). Stops at a
    full send queue: the line stays and is tried again after the next poll. */
@@ -278,12 +418,11 @@ static void hlcat_send_lines(hlcat *h)
         if (len && p[len - 1] == '\r') len--;
         rc = hl_ws_send(h->ctx, h->ws, HL_MSG_TEXT, p, len);
         if (rc == HL_E_QUEUE_FULL) break;
+        if (rc == HL_E_CLOSED || rc == HL_E_STATE) break; /* dropped meanwhile: the line waits */
         h->line_no++;
         h->in_start += take;
         if (rc == HL_E_BAD_UTF8) {
             fprintf(stderr, "hlcat: stdin line %lu is not valid UTF-8; not sent\n", h->line_no);
-        } else if (rc == HL_E_CLOSED) {
-            break;
         } else if (rc != HL_OK) {
             fprintf(stderr, "hlcat: sending stdin line %lu failed: %s (%s)\n", h->line_no,
                     hl_result_str(rc), hl_result_name(rc));
@@ -307,6 +446,8 @@ static void hlcat_stdin_eof(hlcat *h)
     if (!h->verbose) return;
     if (h->max_msgs)
         fprintf(stderr, "hlcat: end of stdin; still receiving (-n %lu: %lu so far)\n", h->max_msgs, h->received);
+    else if (hlcat_persistent(h))
+        fprintf(stderr, "hlcat: end of stdin; still receiving (stop with -n or Ctrl-C)\n");
     else
         fprintf(stderr, "hlcat: end of stdin; closing once the send queue has drained\n");
 }
@@ -382,15 +523,8 @@ static void hlcat_read_stdin(hlcat *h)
 
 /* ---- the loop ---- */
 
-static uint64_t hlcat_now(const hlcat *h)
-{
-    const hl_config *cfg = hl_ctx_config(h->ctx);
-    return cfg->clock(cfg->user); /* the library's monotonic clock, in ns */
-}
-
-/* The work done between waits: interrupts, lines to send, the end of stdin, the ping timer.
-   Returns the milliseconds until hlcat's own next deadline, or -1 for none. */
-static int hlcat_tick(hlcat *h)
+/* The work done between waits: interrupts, lines to send, the end of stdin. */
+static void hlcat_tick(hlcat *h)
 {
     static sig_atomic_t seen;
     if (hlcat_interrupts != seen) {
@@ -406,46 +540,25 @@ static int hlcat_tick(hlcat *h)
         }
     }
     hlcat_send_lines(h);
-    if (h->open && h->stdin_eof && !h->max_msgs && h->in_start == h->in_len && !h->closing &&
+    if (h->open && h->stdin_eof && !hlcat_persistent(h) && h->in_start == h->in_len && !h->closing &&
         hl_ws_send_room(h->ctx, h->ws) >= h->room_empty)
         hlcat_close(h, "end of stdin and the send queue drained");
-    if (h->next_ping && h->open && !h->closing && !h->done) {
-        uint64_t now = hlcat_now(h);
-        if (now >= h->next_ping) {
-            char payload[24];
-            int rc, n = snprintf(payload, sizeof payload, "%lu", ++h->pings);
-            rc = hl_ws_ping(h->ctx, h->ws, payload, (size_t)n);
-            if (rc != HL_OK && h->verbose)
-                fprintf(stderr, "hlcat: ping failed: %s (%s)\n", hl_result_str(rc), hl_result_name(rc));
-            else if (h->verbose)
-                fprintf(stderr, "hlcat: ping \"%s\"\n", payload);
-            h->next_ping = now + (uint64_t)(h->ping_s * 1e9);
-        }
-        return (int)((h->next_ping - now + 999999u) / 1000000u);
-    }
-    return -1;
-}
-
-static int hlcat_min_timeout(int a, int b)
-{
-    if (a < 0) return b;
-    if (b < 0) return a;
-    return a < b ? a : b;
 }
 
 #if defined(_WIN32)
 static int hlcat_run(hlcat *h)
 {
     while (!h->done) {
-        int t = hlcat_tick(h), r;
+        int t = 250, r; /* 250: notice Ctrl-C */
+        hlcat_tick(h);
         if (hlcat_want_stdin(h)) {
             hlcat_read_stdin(h);
             hlcat_send_lines(h);
-            t = hlcat_min_timeout(t, 50);
+            t = 50;
         }
         if (h->done) break;
         fflush(stdout);
-        r = hl_poll(h->ctx, hlcat_min_timeout(t, 250)); /* 250: notice Ctrl-C */
+        r = hl_poll(h->ctx, t);
         if (r < 0) {
             fprintf(stderr, "hlcat: hl_poll failed: %s (%s)\n", hl_result_str(r), hl_result_name(r));
             return 1;
@@ -460,7 +573,8 @@ static int hlcat_run(hlcat *h)
     hl_pollfd fds[MAXFDS];
     struct pollfd pfds[MAXFDS + 1];
     while (!h->done) {
-        int t = hlcat_tick(h), n, i, r, use_stdin;
+        int n, i, r, use_stdin;
+        hlcat_tick(h);
         if (h->done) break;
         /* 1. the library's sockets and the events each waits for */
         n = hl_pollfds(h->ctx, fds, MAXFDS);
@@ -479,10 +593,9 @@ static int hlcat_run(hlcat *h)
             pfds[n].events = POLLIN;
             pfds[n].revents = 0;
         }
-        /* 3. sleep no longer than the library's next deadline (nor ours) */
-        t = hlcat_min_timeout(t, hl_next_timeout(h->ctx));
+        /* 3. sleep no longer than the library's next deadline (-1: none, only readiness) */
         fflush(stdout);
-        r = poll(pfds, (nfds_t)(n + use_stdin), t);
+        r = poll(pfds, (nfds_t)(n + use_stdin), hl_next_timeout(h->ctx));
         if (r < 0) {
             if (errno == EINTR) continue; /* Ctrl-C: handled in hlcat_tick */
             fprintf(stderr, "hlcat: poll failed: %s\n", strerror(errno));
@@ -514,7 +627,7 @@ static int hlcat_run(hlcat *h)
 static int hlcat_outcome(const hlcat *h)
 {
     int res = h->close_result;
-    if (h->fatal == 130) { /* Ctrl-C before the connection opened, or twice */
+    if (h->fatal == 130) { /* Ctrl-C while nothing was open, or twice */
         fprintf(stderr, "hlcat: interrupted\n");
         return 130;
     }
@@ -551,22 +664,43 @@ static void hlcat_usage(FILE *f)
             "usage: hlcat [options] URL\n"
             "Prints each message received on its own line on stdout (binary as hex) and sends\n"
             "each stdin line as a text message. At the end of stdin it closes with 1000 once\n"
-            "the send queue has drained, unless -n is still waiting for messages.\n"
+            "the send queue has drained, unless -n, --reconnect or --sub keep it receiving.\n"
             "\n"
             "  -H 'Name: value'      extra handshake header (repeatable, up to %d)\n"
             "  -s PROTOS             subprotocols to offer, comma separated\n"
-            "  -n N                  exit after N messages received (closes with 1000 first)\n"
+            "  -n N                  exit after N messages received (closes with 1000 first);\n"
+            "                        subscription messages count too\n"
             "  -v                    lifecycle events on stderr; -v -v adds the library's log\n"
             "  --binary-raw          print binary messages as raw bytes instead of hex\n"
             "  --max-message BYTES   largest message accepted (default 1048576)\n"
             "  --connect-timeout S   TCP connect and upgrade timeout in seconds (default 10)\n"
-            "  --ping S              send a ping every S seconds (pongs show with -v)\n"
+            "  --stats               the library's statistics as JSON on stderr at exit\n"
             "  -h, --help            this help\n"
+            "\n"
+            "Staying up:\n"
+            "  --reconnect           reconnect after a drop, with exponential backoff and jitter\n"
+            "  --backoff-initial MS  first delay before reconnecting (default 1000)\n"
+            "  --backoff-max MS      longest delay (default 30000)\n"
+            "  --ping S              RFC 6455 ping every S seconds; no pong in 10 s fails the\n"
+            "                        connection (pongs and their RTT show with -v)\n"
+            "  --profile NAME        application protocol: hyperliquid\n"
+            "  --sub JSON            subscribe (repeatable, up to %d; needs --profile), e.g.\n"
+            "                        --sub '{\"type\":\"trades\",\"coin\":\"BTC\"}'; replayed after\n"
+            "                        every reconnect, its messages printed like the others\n"
+            "  --app-ping S          the profile's application ping every S seconds (default:\n"
+            "                        the profile's, 50 for hyperliquid; 0: none)\n"
+            "  --stale S             report (-v) a subscription silent for S seconds\n"
+            "\n"
+            "TLS (wss://)%s:\n"
+            "  --ca FILE             trust the PEM certificates in FILE (default: the system's)\n"
+            "  --pin SHA256          accept the server whose public key has this SHA-256, in hex\n"
+            "                        or base64 (repeatable, up to %d); stands in for CA trust\n"
+            "  --insecure            accept ANY certificate: no protection at all (lab use only)\n"
             "\n"
             "Exit status: 0 after a normal close (the server's close frame carries 1000, 1001\n"
             "or no code, or it never answered hlcat's own close), 1 on a failure (one line on\n"
-            "stderr says why), 2 on a usage error, 130 after Ctrl-C before the connection opened.\n",
-            HL_MAX_EXTRA_HEADERS);
+            "stderr says why), 2 on a usage error, 130 after Ctrl-C while nothing was open.\n",
+            HL_MAX_EXTRA_HEADERS, HLCAT_MAX_SUBS, HL_ENABLE_TLS ? "" : " - not in this build", HLCAT_MAX_PINS);
 }
 
 static int hlcat_bad_usage(const char *fmt, const char *arg)
@@ -604,6 +738,40 @@ static int hlcat_add_header(hlcat *h, char *arg)
     return 0;
 }
 
+/* Options that take a value. */
+static int hlcat_takes_value(const char *a)
+{
+    static const char *const names[] = {"-H", "-s", "-n", "--max-message", "--connect-timeout", "--ping",
+                                        "--backoff-initial", "--backoff-max", "--profile", "--sub",
+                                        "--app-ping", "--stale", "--ca", "--pin"};
+    size_t i;
+    for (i = 0; i < sizeof names / sizeof names[0]; i++)
+        if (strcmp(a, names[i]) == 0) return 1;
+    return 0;
+}
+
+#if !HL_ENABLE_TLS
+/* The TLS options in a build without TLS: a clear refusal. */
+static int hlcat_no_tls(const char *name)
+{
+    fprintf(stderr,
+            "hlcat: %s is a TLS option, and this hlcat was built without TLS (HL_ENABLE_TLS 0); "
+            "rebuild with -DHL_ENABLE_TLS=1 -I/usr/include/bearssl ... -lbearssl\n",
+            name);
+    return 2;
+}
+#endif
+
+/* Seconds in [lo, 2000000] -> milliseconds (at least 1). */
+static int hlcat_seconds_ms(const char *val, double lo, uint32_t *out)
+{
+    double num;
+    if (hlcat_number(val, lo, 2e6, &num) != 0) return -1;
+    *out = (uint32_t)(num * 1000 + 0.5);
+    if (*out == 0 && num > 0) *out = 1;
+    return 0;
+}
+
 /* Returns -1 to go on, else an exit status. */
 static int hlcat_parse_args(hlcat *h, hl_config *cfg, int argc, char **argv)
 {
@@ -634,6 +802,22 @@ static int hlcat_parse_args(hlcat *h, hl_config *cfg, int argc, char **argv)
             h->binary_raw = 1;
             continue;
         }
+        if (strcmp(a, "--reconnect") == 0) {
+            h->reconnect = 1;
+            continue;
+        }
+        if (strcmp(a, "--stats") == 0) {
+            h->stats = 1;
+            continue;
+        }
+        if (strcmp(a, "--insecure") == 0) {
+#if HL_ENABLE_TLS
+            h->insecure = 1;
+            continue;
+#else
+            return hlcat_no_tls(a);
+#endif
+        }
         if (a[1] == '-' && strchr(a, '=')) { /* --name=value */
             size_t n = (size_t)(strchr(a, '=') - a);
             if (n >= sizeof longname) return hlcat_bad_usage("unknown option '%s'", a);
@@ -641,9 +825,7 @@ static int hlcat_parse_args(hlcat *h, hl_config *cfg, int argc, char **argv)
             longname[n] = '\0';
             name = longname;
             val = a + n + 1;
-        } else if (strcmp(a, "-H") == 0 || strcmp(a, "-s") == 0 || strcmp(a, "-n") == 0 ||
-                   strcmp(a, "--max-message") == 0 || strcmp(a, "--connect-timeout") == 0 ||
-                   strcmp(a, "--ping") == 0) {
+        } else if (hlcat_takes_value(a)) {
             if (i + 1 >= argc) return hlcat_bad_usage("option '%s' needs a value", a);
             val = argv[++i];
         } else {
@@ -664,20 +846,89 @@ static int hlcat_parse_args(hlcat *h, hl_config *cfg, int argc, char **argv)
                 return hlcat_bad_usage("--max-message wants bytes (1 to 4294967295), not '%s'", val);
             cfg->max_message_size = (uint32_t)num;
         } else if (strcmp(name, "--connect-timeout") == 0) {
-            if (hlcat_number(val, 0.001, 2e6, &num) != 0)
+            if (hlcat_seconds_ms(val, 0.001, &cfg->connect_timeout_ms) != 0)
                 return hlcat_bad_usage("--connect-timeout wants seconds (0.001 to 2000000), not '%s'", val);
-            cfg->connect_timeout_ms = (uint32_t)(num * 1000 + 0.5);
             cfg->handshake_timeout_ms = cfg->connect_timeout_ms;
         } else if (strcmp(name, "--ping") == 0) {
-            if (hlcat_number(val, 0.001, 2e6, &num) != 0)
+            if (hlcat_seconds_ms(val, 0.001, &h->ping_ms) != 0)
                 return hlcat_bad_usage("--ping wants seconds (0.001 to 2000000), not '%s'", val);
-            h->ping_s = num;
+        } else if (strcmp(name, "--backoff-initial") == 0 || strcmp(name, "--backoff-max") == 0) {
+            if (hlcat_number(val, 1, 2147483647.0, &num) != 0 || num != (double)(uint32_t)num) {
+                fprintf(stderr, "hlcat: %s wants milliseconds (1 to 2147483647), not '%s'\nTry 'hlcat --help'.\n",
+                        name, val);
+                return 2;
+            }
+            if (strcmp(name, "--backoff-initial") == 0) h->backoff_initial_ms = (uint32_t)num;
+            else h->backoff_max_ms = (uint32_t)num;
+        } else if (strcmp(name, "--profile") == 0) {
+            if (strcmp(val, "hyperliquid") != 0)
+                return hlcat_bad_usage("unknown profile '%s' (known: hyperliquid)", val);
+            h->profile = hl_profile_hyperliquid();
+        } else if (strcmp(name, "--sub") == 0) {
+            if (h->nsubs >= HLCAT_MAX_SUBS) return hlcat_bad_usage("too many --sub (at most 64): '%s'", val);
+            h->sub_json[h->nsubs++] = val;
+        } else if (strcmp(name, "--app-ping") == 0) {
+            if (hlcat_seconds_ms(val, 0, &h->app_ping_ms) != 0)
+                return hlcat_bad_usage("--app-ping wants seconds (0 to 2000000), not '%s'", val);
+            if (h->app_ping_ms == 0) h->app_ping_ms = HL_UNLIMITED; /* 0: none */
+            h->app_ping_set = 1;
+        } else if (strcmp(name, "--stale") == 0) {
+            if (hlcat_seconds_ms(val, 0.001, &h->stale_ms) != 0)
+                return hlcat_bad_usage("--stale wants seconds (0.001 to 2000000), not '%s'", val);
+        } else if (strcmp(name, "--ca") == 0 || strcmp(name, "--pin") == 0) {
+#if HL_ENABLE_TLS
+            if (strcmp(name, "--ca") == 0) {
+                FILE *f = fopen(val, "rb");
+                if (!f) {
+                    fprintf(stderr, "hlcat: --ca: cannot read '%s': %s\n", val, strerror(errno));
+                    return 2;
+                }
+                fclose(f);
+                h->ca_file = val;
+            } else {
+                if (h->npins >= HLCAT_MAX_PINS) return hlcat_bad_usage("too many --pin (at most 4): '%s'", val);
+                if (hl_tls_pin_parse(val, h->pins + 32 * h->npins) != HL_OK)
+                    return hlcat_bad_usage("--pin wants a SHA-256 as 64 hex digits or 44 characters of base64, "
+                                           "not '%s'", val);
+                h->npins++;
+            }
+#else
+            return hlcat_no_tls(name);
+#endif
         } else {
             return hlcat_bad_usage("unknown option '%s'", name);
         }
     }
     if (!h->url) return hlcat_bad_usage("%s", "no URL given");
+    if (h->nsubs && !h->profile) return hlcat_bad_usage("%s", "--sub needs --profile (e.g. --profile hyperliquid)");
+    if (h->app_ping_set && !h->profile) return hlcat_bad_usage("%s", "--app-ping needs --profile");
+    if (h->stale_ms && !h->nsubs) return hlcat_bad_usage("%s", "--stale needs --sub");
+    if ((h->backoff_initial_ms || h->backoff_max_ms) && !h->reconnect)
+        return hlcat_bad_usage("%s", "--backoff-initial and --backoff-max need --reconnect");
+    if (h->backoff_initial_ms && h->backoff_max_ms && h->backoff_initial_ms > h->backoff_max_ms)
+        return hlcat_bad_usage("%s", "--backoff-initial is larger than --backoff-max");
     return -1;
+}
+
+/* Why hl_ws_connect refused, on one line. Returns the exit status. */
+static int hlcat_connect_failed(const hlcat *h, int rc)
+{
+    hl_url url;
+    char why[128];
+    if (rc == HL_E_BAD_URL && hl_url_parse(h->url, &url, why, sizeof why) != HL_OK)
+        fprintf(stderr, "hlcat: bad URL '%s': %s (%s)\n", h->url, why, hl_result_name(rc));
+    else if (rc == HL_E_UNSUPPORTED)
+        fprintf(stderr, "hlcat: cannot connect to '%s': this build has no TLS for wss:// (%s)\n", h->url,
+                hl_result_name(rc));
+    else if (rc == HL_E_BAD_URL)
+        fprintf(stderr, "hlcat: bad URL '%s': not ws:// or wss:// (%s)\n", h->url, hl_result_name(rc));
+    else if (rc == HL_E_TLS_CERT && strstr(h->lib_error, "IP address"))
+        fprintf(stderr, "hlcat: cannot connect to '%s': an IP address cannot be verified by name; give the "
+                        "server's key with --pin, or use its DNS name (%s)\n", h->url, hl_result_name(rc));
+    else
+        fprintf(stderr, "hlcat: cannot connect to '%s': %s (%s)\n", h->url,
+                h->lib_error[0] ? h->lib_error : hl_result_str(rc), hl_result_name(rc));
+    return rc == HL_E_BAD_URL || rc == HL_E_INVALID ? 2 : 1;
 }
 
 int main(int argc, char **argv)
@@ -686,17 +937,18 @@ int main(int argc, char **argv)
     hl_config cfg;
     hl_ws_desc desc;
     size_t need;
-    int rc, status;
+    int rc, status, i;
 
     memset(&cfg, 0, sizeof cfg);
     cfg.max_connections = 1;
     cfg.send_queue_size = HLCAT_SEND_QUEUE;
     status = hlcat_parse_args(h, &cfg, argc, argv);
     if (status >= 0) return status;
-    if (h->verbose >= 2) {
-        cfg.log = hlcat_log;
-        cfg.log_level = HL_LOG_DEBUG;
-    }
+    cfg.log = hlcat_log;
+    cfg.user = h;
+    cfg.log_level = h->verbose >= 2 ? HL_LOG_DEBUG : HL_LOG_ERROR;
+    cfg.tls_ca_file = h->ca_file;
+    cfg.tls_insecure = h->insecure;
 
     need = hl_ctx_size(&cfg);
     if (need > sizeof hlcat_memory) {
@@ -711,6 +963,9 @@ int main(int argc, char **argv)
         fprintf(stderr, "hlcat: hl_ctx_init failed: %s (%s)\n", hl_result_str(rc), hl_result_name(rc));
         return 1;
     }
+    if (h->insecure)
+        fprintf(stderr, "hlcat: WARNING: --insecure: the server's certificate is NOT verified. Anyone on "
+                        "the path can read and change this connection. Lab use only.\n");
 
 #if defined(_WIN32)
     if (h->binary_raw) _setmode(_fileno(stdout), _O_BINARY);
@@ -738,26 +993,47 @@ int main(int argc, char **argv)
     desc.headers_user = h;
     desc.on_event = hlcat_on_event;
     desc.user = h;
+    desc.tls_pins = h->npins ? h->pins : NULL;
+    desc.tls_pin_count = h->npins;
+    desc.reconnect = h->reconnect;
+    desc.backoff.initial_ms = h->backoff_initial_ms;
+    desc.backoff.max_ms = h->backoff_max_ms;
+    if (h->backoff_initial_ms && !h->backoff_max_ms && h->backoff_initial_ms > 30000)
+        desc.backoff.max_ms = h->backoff_initial_ms; /* the default cap would undercut it */
+    desc.ping_interval_ms = h->ping_ms;
+    desc.profile = h->profile;
+    desc.app_ping_ms = h->app_ping_ms;
     if (h->verbose) fprintf(stderr, "hlcat: connecting to %s\n", h->url);
     rc = hl_ws_connect(h->ctx, &desc, &h->ws);
     if (rc != HL_OK) {
-        hl_url url;
-        char why[128];
-        if (rc == HL_E_BAD_URL && hl_url_parse(h->url, &url, why, sizeof why) != HL_OK)
-            fprintf(stderr, "hlcat: bad URL '%s': %s (%s)\n", h->url, why, hl_result_name(rc));
-        else if (rc == HL_E_UNSUPPORTED)
-            fprintf(stderr, "hlcat: cannot connect to '%s': this build has no TLS for wss:// (%s)\n", h->url,
-                    hl_result_name(rc));
-        else if (rc == HL_E_BAD_URL)
-            fprintf(stderr, "hlcat: bad URL '%s': not ws:// or wss:// (%s)\n", h->url, hl_result_name(rc));
-        else
-            fprintf(stderr, "hlcat: cannot connect to '%s': %s (%s)\n", h->url, hl_result_str(rc),
-                    hl_result_name(rc));
+        status = hlcat_connect_failed(h, rc);
         hl_ctx_shutdown(h->ctx);
-        return rc == HL_E_BAD_URL || rc == HL_E_INVALID ? 2 : 1;
+        return status;
+    }
+    /* The subscriptions go into the registry now; the library sends them once open. */
+    for (i = 0; i < h->nsubs; i++) {
+        hl_sub_desc sd;
+        memset(&sd, 0, sizeof sd);
+        sd.subscription = h->sub_json[i];
+        sd.on_message = hlcat_on_sub_message;
+        sd.user = h;
+        sd.stale_after_ms = h->stale_ms;
+        h->lib_error[0] = '\0';
+        rc = hl_ws_subscribe(h->ctx, h->ws, &sd, &h->subs[i]);
+        if (rc != HL_OK) {
+            fprintf(stderr, "hlcat: --sub '%s': %s (%s)\nTry 'hlcat --help'.\n", h->sub_json[i],
+                    h->lib_error[0] ? h->lib_error : hl_result_str(rc), hl_result_name(rc));
+            hl_ctx_shutdown(h->ctx);
+            return 2;
+        }
     }
 
     status = hlcat_run(h);
+    if (h->stats) {
+        if (h->stats_len <= 0) h->stats_len = hl_stats_json(h->ctx, h->stats_json, sizeof h->stats_json);
+        if (h->stats_len > 0) fprintf(stderr, "%s\n", h->stats_json);
+        else fprintf(stderr, "hlcat: --stats: %s\n", hl_result_str(h->stats_len));
+    }
     hl_ctx_shutdown(h->ctx);
     fflush(stdout);
     if (status != 0) return status;

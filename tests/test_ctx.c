@@ -564,7 +564,8 @@ static const struct { int code; const char *name; } results[] = {
     RC(HL_OK), RC(HL_E_INVALID), RC(HL_E_BAD_URL), RC(HL_E_STATE), RC(HL_E_UNSUPPORTED),
     RC(HL_E_BAD_HANDLE), RC(HL_E_NO_MEMORY), RC(HL_E_POOL_EMPTY), RC(HL_E_QUEUE_FULL),
     RC(HL_E_MSG_TOO_BIG), RC(HL_E_HEADER_TOO_BIG), RC(HL_E_CONNECT_TIMEOUT),
-    RC(HL_E_HANDSHAKE_TIMEOUT), RC(HL_E_CLOSE_TIMEOUT), RC(HL_E_DNS), RC(HL_E_CONNECT_REFUSED),
+    RC(HL_E_HANDSHAKE_TIMEOUT), RC(HL_E_CLOSE_TIMEOUT), RC(HL_E_PONG_TIMEOUT), RC(HL_E_SILENCE),
+    RC(HL_E_REQUEST_TIMEOUT), RC(HL_E_DNS), RC(HL_E_CONNECT_REFUSED),
     RC(HL_E_CONNECT), RC(HL_E_IO), RC(HL_E_RESET), RC(HL_E_EOF), RC(HL_E_TLS), RC(HL_E_TLS_CERT),
     RC(HL_E_HANDSHAKE), RC(HL_E_PROTOCOL), RC(HL_E_BAD_UTF8), RC(HL_E_HTTP_PROTOCOL),
     RC(HL_E_CLOSED), RC(HL_E_RATE_LIMITED), RC(HL_E_CIRCUIT_OPEN),
@@ -587,6 +588,23 @@ static void test_result_strings(void)
             CHECK(strcmp(nm, hl_result_name(results[j].code)) != 0);
         }
         if (results[i].code != HL_OK) CHECK(results[i].code < 0);
+    }
+    /* every code the library knows (its name is not the fallback) is in the table above, so a
+       new code cannot slip in without a distinct name and text */
+    {
+        int code, known = 0;
+        for (code = -200; code <= 0; code++) {
+            int listed = 0;
+            if (strcmp(hl_result_name(code), unk_name) == 0) {
+                CHECK(strcmp(hl_result_str(code), unk_str) == 0);
+                continue;
+            }
+            known++;
+            for (i = 0; i < n; i++) listed |= results[i].code == code;
+            CHECK(listed);
+            if (!listed) printf("  result %d (%s) is not in test_ctx.c's table\n", code, hl_result_name(code));
+        }
+        CHECK_EQ(known, (int)n);
     }
 }
 

@@ -1,8 +1,10 @@
 /* Integration test of the hlcat example (examples/hlcat.c, built to build/hlcat): the binary
    runs as a child process with its stdin, stdout and stderr on pipes, against the real test
-   servers (tests/servers/ws_python_server.py and ws_node_server.js) and against a local socket
-   that refuses connections. It checks what a user sees: the lines on stdout, the one-line
-   failure messages and -v lifecycle lines on stderr, and the exit status.
+   servers (tests/servers/ws_python_server.py and ws_node_server.js, the Hyperliquid-like
+   tests/servers/hl_server.py dropping every connection each second, and ws_python_server.py
+   with TLS on certificates from tests/tls/make_certs.sh) and against a local socket that
+   refuses connections. It checks what a user sees: the lines on stdout, the one-line failure
+   messages, -v lifecycle lines and --stats JSON on stderr, and the exit status.
    No timing is asserted: every run has a generous time limit, past which the test fails.
    POSIX only, like the harness. */
 #define _DEFAULT_SOURCE /* usleep and friends in the harness under -std=c99 (glibc) */
@@ -15,7 +17,9 @@
 #include <sys/socket.h>
 #include <time.h>
 
+#ifndef HLCAT /* -DHLCAT='"path"' tests another build (one without TLS, say) */
 #define HLCAT "build/hlcat"
+#endif
 #define RUN_TIMEOUT_S 15.0
 #define RUN_MAX_ARGS 24
 
@@ -24,7 +28,7 @@ typedef struct hlcat_run {
     int status;      /* exit status; 128+N after signal N; -1 when it timed out or did not start */
     char out[1 << 16];
     size_t out_len;
-    char err[1 << 14];
+    char err[1 << 16];
     size_t err_len;
 } hlcat_run;
 
@@ -451,7 +455,8 @@ static void t_verbose_lifecycle(void)
     CHECK_HAS(g_run.err, "hlcat: close 1000 \"\" by us\n");
 }
 
-/* --ping: pings go out and pongs show with -v. stdin stays open until the first pong. */
+/* --ping: the library's RFC 6455 pings go out and their pongs show with -v, with the round
+   trip. stdin stays open until the first pong. */
 static void t_ping_pong(void)
 {
     char url[96];
@@ -459,8 +464,8 @@ static void t_ping_pong(void)
     it_url(url, sizeof url, "/echo");
     run_hlcat(&g_run, args, "", "hlcat: pong");
     CHECK_STATUS(0);
-    CHECK_HAS(g_run.err, "hlcat: ping \"1\"\n");
-    CHECK_HAS(g_run.err, "hlcat: pong, 1 bytes \"1\"\n");
+    CHECK_HAS(g_run.err, "hlcat: pong, rtt ");
+    CHECK_HAS(g_run.err, " ms\n");
 }
 
 /* The server closes: 1000 is a normal end (exit 0), 1011 a failure with its reason (exit 1).
@@ -525,6 +530,293 @@ static void t_max_message(void)
     CHECK_EQ(g_run.out_len, 0);
 }
 
+/* ---- staying up: tests/servers/hl_server.py, which drops every connection each second ----- */
+
+static int g_hl_port;
+
+static void it_hl_url(char *out, size_t cap)
+{
+    snprintf(out, cap, "ws://127.0.0.1:%d/ws", g_hl_port);
+}
+
+/* The number after key (e.g. "\"reconnects\":") in s, or -1. */
+static long it_json_num(const char *s, const char *key)
+{
+    const char *p = strstr(s, key);
+    return p ? strtol(p + strlen(key), NULL, 10) : -1;
+}
+
+/* Does every line of s start with one of the two prefixes? */
+static int it_lines_start(const char *s, const char *a, const char *b)
+{
+    while (*s) {
+        const char *nl = strchr(s, '\n');
+        if (strncmp(s, a, strlen(a)) != 0 && strncmp(s, b, strlen(b)) != 0) return 0;
+        if (!nl) break;
+        s = nl + 1;
+    }
+    return 1;
+}
+
+/* Usage errors of the new options: no network needed. */
+static void t_usage_staying_up(void)
+{
+    const char *sub_no_profile[] = {"--sub", "{\"type\":\"trades\",\"coin\":\"BTC\"}", "ws://127.0.0.1:1/", NULL};
+    const char *bad_profile[] = {"--profile", "binance", "ws://127.0.0.1:1/", NULL};
+    const char *app_ping_no_profile[] = {"--app-ping", "5", "ws://127.0.0.1:1/", NULL};
+    const char *backoff_no_reconnect[] = {"--backoff-initial", "50", "ws://127.0.0.1:1/", NULL};
+    const char *backoff_bad[] = {"--reconnect", "--backoff-max", "-3", "ws://127.0.0.1:1/", NULL};
+    const char *sub_not_json[] = {"--profile", "hyperliquid", "--sub", "nope", "ws://127.0.0.1:1/", NULL};
+    const char *sub_twice[] = {"--profile", "hyperliquid", "--sub", "{\"type\":\"trades\",\"coin\":\"BTC\"}",
+                               "--sub", "{\"coin\":\"BTC\",\"type\":\"trades\"}", "ws://127.0.0.1:1/", NULL};
+    const char *help[] = {"-h", NULL};
+    run_hlcat(&g_run, sub_no_profile, "", NULL);
+    CHECK_STATUS(2);
+    CHECK_HAS(g_run.err, "hlcat: --sub needs --profile");
+    run_hlcat(&g_run, bad_profile, "", NULL);
+    CHECK_STATUS(2);
+    CHECK_HAS(g_run.err, "unknown profile 'binance' (known: hyperliquid)");
+    run_hlcat(&g_run, app_ping_no_profile, "", NULL);
+    CHECK_STATUS(2);
+    CHECK_HAS(g_run.err, "--app-ping needs --profile");
+    run_hlcat(&g_run, backoff_no_reconnect, "", NULL);
+    CHECK_STATUS(2);
+    CHECK_HAS(g_run.err, "need --reconnect");
+    run_hlcat(&g_run, backoff_bad, "", NULL);
+    CHECK_STATUS(2);
+    CHECK_HAS(g_run.err, "--backoff-max wants milliseconds");
+    /* the library says why it cannot take a subscription; nothing is connected */
+    run_hlcat(&g_run, sub_not_json, "", NULL);
+    CHECK_STATUS(2);
+    CHECK_HAS(g_run.err, "hlcat: --sub 'nope': subscription is not a flat JSON object");
+    CHECK_HAS(g_run.err, "(HL_E_INVALID)\n");
+    run_hlcat(&g_run, sub_twice, "", NULL); /* the same subscription in another key order */
+    CHECK_STATUS(2);
+    CHECK_HAS(g_run.err, "already subscribed");
+    run_hlcat(&g_run, help, "", NULL);
+    CHECK_STATUS(0);
+    CHECK_HAS(g_run.out, "--reconnect");
+    CHECK_HAS(g_run.out, "--sub JSON");
+    CHECK_HAS(g_run.out, "--stats");
+    CHECK_HAS(g_run.out, "--pin SHA256");
+}
+
+/* --profile hyperliquid --sub ... --reconnect against a server that drops every connection each
+   second: messages keep coming across the drops, and -v shows the backoff, the disconnect, the
+   reconnect and the resubscription with its gap. 100 messages at about 40 a second take at least
+   two drops. */
+static void t_hl_reconnect(void)
+{
+    char url[96];
+    const char *args[] = {"-v", "--profile", "hyperliquid", "--reconnect", "--backoff-initial", "50",
+                          "--backoff-max", "200", "--sub", "{\"type\":\"trades\",\"coin\":\"BTC\"}", "--sub",
+                          "{\"type\":\"bbo\",\"coin\":\"ETH\"}", "-n", "100", url, NULL};
+    it_hl_url(url, sizeof url);
+    run_hlcat(&g_run, args, "", NULL);
+    CHECK_STATUS(0);
+    CHECK_EQ(it_count_lines(g_run.out), 100);
+    CHECK(it_lines_start(g_run.out, "{\"channel\":\"trades\",\"data\":[{\"coin\":\"BTC\"",
+                         "{\"channel\":\"bbo\",\"data\":{\"coin\":\"ETH\""));
+    CHECK_HAS(g_run.err, "hlcat: subscription {\"type\":\"trades\",\"coin\":\"BTC\"} ACTIVE\n");
+    CHECK_HAS(g_run.err, "hlcat: subscription {\"type\":\"bbo\",\"coin\":\"ETH\"} ACTIVE\n");
+    CHECK_HAS(g_run.err, "hlcat: disconnect: code 1006, ");
+    CHECK_HAS(g_run.err, "; reconnecting in ");
+    CHECK_HAS(g_run.err, "hlcat: state CLOSED -> BACKOFF: ");
+    CHECK_HAS(g_run.err, "; attempt 1 in ");
+    CHECK_HAS(g_run.err, "hlcat: subscription {\"type\":\"trades\",\"coin\":\"BTC\"} PENDING: connection lost");
+    CHECK_HAS(g_run.err, "hlcat: state BACKOFF -> RESOLVING\n");
+    CHECK_HAS(g_run.err, "hlcat: reconnected (connection 2)\n");
+    CHECK_HAS(g_run.err, "hlcat: resubscribed {\"type\":\"trades\",\"coin\":\"BTC\"} after a gap of ");
+    CHECK_HAS(g_run.err, "hlcat: resubscribed {\"type\":\"bbo\",\"coin\":\"ETH\"} after a gap of ");
+    CHECK_HAS(g_run.err, "hlcat: got the -n messages; closing with 1000\n");
+    CHECK_HAS(g_run.err, "hlcat: close 1000 \"\" by us\n");
+}
+
+/* --stats: one line of JSON on stderr at exit, taken at the close, with the connection, its
+   counters and its subscriptions. --app-ping 0.05 makes the application pings (answered by
+   the server's {"channel":"pong"}) give RTT samples. */
+static void t_hl_stats(void)
+{
+    char url[96];
+    const char *args[] = {"--profile", "hyperliquid", "--reconnect", "--backoff-initial", "50", "--app-ping",
+                          "0.05", "--sub", "{\"type\":\"trades\",\"coin\":\"BTC\"}", "--stats", "-n", "40", url, NULL};
+    const char *json;
+    it_hl_url(url, sizeof url);
+    run_hlcat(&g_run, args, "", NULL);
+    CHECK_STATUS(0);
+    CHECK_EQ(it_count_lines(g_run.out), 40);
+    json = strstr(g_run.err, "{\"version\":\"");
+    CHECK(json != NULL);
+    if (!json) return;
+    CHECK(json == g_run.err || json[-1] == '\n'); /* a line of its own ... */
+    CHECK_EQ(it_count_lines(json), 1);            /* ... and the last one */
+    CHECK_HAS(json, "\"state\":\"CLOSED\",\"profile\":\"hyperliquid\"");
+    CHECK_HAS(json, "\"subscriptions\":[{\"subscription\":\"{\\\"type\\\":\\\"trades\\\",\\\"coin\\\":\\\"BTC\\\"}\"");
+    CHECK(it_json_num(json, "\"connects\":") >= 1);
+    CHECK(it_json_num(json, "\"msgs\":") >= 40);
+    CHECK(it_json_num(json, "\"samples\":") >= 1);
+    CHECK_EQ(it_json_num(json, "\"reconnects\":"), it_json_num(json, "\"connects\":") - 1);
+    CHECK(json[strlen(json) - 2] == '}');
+}
+
+/* Without --reconnect a drop ends hlcat as before: exit 1 with the reason. The end of stdin
+   closes nothing when there are subscriptions, so the drop is what ends it. */
+static void t_hl_no_reconnect(void)
+{
+    char url[96];
+    const char *args[] = {"--profile", "hyperliquid", "--sub", "{\"type\":\"trades\",\"coin\":\"BTC\"}", url, NULL};
+    it_hl_url(url, sizeof url);
+    run_hlcat(&g_run, args, "", NULL);
+    CHECK_STATUS(1); /* (a drop may come before the first trade: stdout is not checked) */
+    CHECK_EQ(it_count_lines(g_run.err), 1);
+    CHECK(strstr(g_run.err, "(HL_E_RESET)\n") || strstr(g_run.err, "(HL_E_EOF)\n"));
+}
+
+/* A subscription the server refuses: FAILED with the server's text (a line even without -v);
+   the other subscription goes on. A silent coin is reported stale. */
+static void t_hl_sub_failed_and_stale(void)
+{
+    char url[96];
+    const char *args[] = {"-v", "--profile", "hyperliquid", "--reconnect", "--backoff-initial", "50",
+                          "--sub", "{\"type\":\"l2Book\",\"coin\":\"BTC\",\"nSigFigs\":9}",
+                          "--sub", "{\"type\":\"trades\",\"coin\":\"DOGE\"}",
+                          "--sub", "{\"type\":\"trades\",\"coin\":\"BTC\"}", "--stale", "0.2", "-n", "30", url, NULL};
+    it_hl_url(url, sizeof url);
+    run_hlcat(&g_run, args, "", NULL);
+    CHECK_STATUS(0);
+    CHECK_EQ(it_count_lines(g_run.out), 30);
+    CHECK_HAS(g_run.err, "hlcat: subscription {\"type\":\"l2Book\",\"coin\":\"BTC\",\"nSigFigs\":9} FAILED: Invalid subscription");
+    CHECK_HAS(g_run.err, "hlcat: stale: {\"type\":\"trades\",\"coin\":\"DOGE\"} silent for ");
+}
+
+/* ---- TLS: ws_python_server.py with --tls-cert/--tls-key ----------------------------------- */
+
+#define IT_CERTS "build/tls/certs"
+
+static int g_tls_port;   /* the TLS server (leaf ec.pem for localhost, by the test CA) */
+static int g_hlcat_tls;  /* build/hlcat was built with TLS */
+static char g_pin_hex[80], g_pin_b64[80];
+
+/* The first line a shell command prints, without its newline. */
+static int it_cmd_line(const char *cmd, char *out, size_t cap)
+{
+    FILE *f = popen(cmd, "r");
+    int ok;
+    if (!f) return -1;
+    ok = fgets(out, (int)cap, f) != NULL;
+    if (pclose(f) != 0 || !ok) return -1;
+    out[strcspn(out, "\r\n")] = '\0';
+    return out[0] ? 0 : -1;
+}
+
+static void it_tls_url(char *out, size_t cap, const char *host)
+{
+    snprintf(out, cap, "wss://%s:%d/echo", host, g_tls_port);
+}
+
+#define TLS_NEED()                                                                                \
+    do {                                                                                          \
+        if (g_tls_port <= 0 || !g_pin_hex[0]) {                                                   \
+            hl_test_fail_at(__FILE__, __LINE__, "no TLS server or pins (see tls_setup)");          \
+            return;                                                                               \
+        }                                                                                         \
+    } while (0)
+
+/* --ca: the test CA verifies the server's chain; without it the system bundle does not, and
+   that failure is final even with --reconnect. */
+static void t_tls_ca(void)
+{
+    char url[96];
+    const char *ok[] = {"--ca", IT_CERTS "/ca.pem", "-n", "1", url, NULL};
+    const char *other_ca[] = {"--ca", IT_CERTS "/ca2.pem", "--reconnect", url, NULL};
+    const char *missing[] = {"--ca", IT_CERTS "/no-such.pem", url, NULL};
+    TLS_NEED();
+    it_tls_url(url, sizeof url, "localhost");
+    run_hlcat(&g_run, ok, "hello tls\n", NULL);
+    CHECK_STATUS(0);
+    CHECK_STR(g_run.out, "hello tls\n");
+    CHECK_EQ(g_run.err_len, 0);
+    run_hlcat(&g_run, other_ca, "", NULL);
+    CHECK_STATUS(1);
+    CHECK_HAS(g_run.err, "not end at a trusted CA");
+    CHECK_HAS(g_run.err, "(HL_E_TLS_CERT)\n");
+    CHECK_EQ(it_count_lines(g_run.err), 1);
+    run_hlcat(&g_run, missing, "", NULL);
+    CHECK_STATUS(2);
+    CHECK_HAS(g_run.err, "hlcat: --ca: cannot read '" IT_CERTS "/no-such.pem'");
+}
+
+/* --pin: the server's key, in hex or base64, stands in for CA trust (an IP address, or a CA
+   that signed nothing of the server's); a wrong pin is refused; an IP address without a pin
+   cannot be verified. */
+static void t_tls_pin(void)
+{
+    char url[96];
+    const char *hex_ip[] = {"--pin", g_pin_hex, "-n", "1", url, NULL};
+    const char *b64_name[] = {"--ca", IT_CERTS "/ca2.pem", "--pin", g_pin_b64, "-n", "1", url, NULL};
+    const char *wrong[] = {"--pin", "0000000000000000000000000000000000000000000000000000000000000000", "--pin",
+                           "ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff", url, NULL};
+    const char *none_ip[] = {url, NULL};
+    TLS_NEED();
+    it_tls_url(url, sizeof url, "127.0.0.1");
+    run_hlcat(&g_run, hex_ip, "pinned\n", NULL);
+    CHECK_STATUS(0);
+    CHECK_STR(g_run.out, "pinned\n");
+    run_hlcat(&g_run, wrong, "", NULL);
+    CHECK_STATUS(1);
+    CHECK_HAS(g_run.err, "matches none of the pinned");
+    CHECK_HAS(g_run.err, "(HL_E_TLS_CERT)\n");
+    run_hlcat(&g_run, none_ip, "", NULL);
+    CHECK_STATUS(1);
+    CHECK_HAS(g_run.err, "an IP address cannot be verified by name; give the server's key with --pin");
+    it_tls_url(url, sizeof url, "localhost");
+    run_hlcat(&g_run, b64_name, "base64\n", NULL);
+    CHECK_STATUS(0);
+    CHECK_STR(g_run.out, "base64\n");
+}
+
+/* --insecure: any certificate, with a loud warning on stderr. */
+static void t_tls_insecure(void)
+{
+    char url[96];
+    const char *args[] = {"--insecure", "-n", "1", url, NULL};
+    TLS_NEED();
+    it_tls_url(url, sizeof url, "127.0.0.1");
+    run_hlcat(&g_run, args, "anything goes\n", NULL);
+    CHECK_STATUS(0);
+    CHECK_STR(g_run.out, "anything goes\n");
+    CHECK_HAS(g_run.err, "hlcat: WARNING: --insecure: the server's certificate is NOT verified.");
+}
+
+/* Argument checks of --pin, and the TLS options in a build without TLS. */
+static void t_tls_args(void)
+{
+    const char *bad[] = {"--pin", "abc", "wss://localhost:1/", NULL};
+    const char *b64_short[] = {"--pin", "zZJyA75EBAEfpWXSJD2eYAQ041f98dKXNMcBvDPW7d==", "wss://localhost:1/", NULL};
+    const char *five[] = {"--pin", g_pin_hex, "--pin", g_pin_hex, "--pin", g_pin_hex, "--pin", g_pin_hex,
+                          "--pin", g_pin_hex, "wss://localhost:1/", NULL};
+    const char *insecure[] = {"--insecure", "wss://localhost:1/", NULL};
+    if (!g_hlcat_tls) {
+        run_hlcat(&g_run, insecure, "", NULL);
+        CHECK_STATUS(2);
+        CHECK_HAS(g_run.err, "hlcat: --insecure is a TLS option, and this hlcat was built without TLS");
+        run_hlcat(&g_run, bad, "", NULL);
+        CHECK_STATUS(2);
+        CHECK_HAS(g_run.err, "hlcat: --pin is a TLS option");
+        return;
+    }
+    run_hlcat(&g_run, bad, "", NULL);
+    CHECK_STATUS(2);
+    CHECK_HAS(g_run.err, "--pin wants a SHA-256 as 64 hex digits or 44 characters of base64, not 'abc'");
+    run_hlcat(&g_run, b64_short, "", NULL);
+    CHECK_STATUS(2);
+    CHECK_HAS(g_run.err, "--pin wants a SHA-256");
+    TLS_NEED();
+    run_hlcat(&g_run, five, "", NULL);
+    CHECK_STATUS(2);
+    CHECK_HAS(g_run.err, "too many --pin (at most 4)");
+}
+
 /* ---- main --------------------------------------------------------------------------------- */
 
 #define IT_RUN(fn)                                                                                \
@@ -564,6 +856,69 @@ static void run_server_suite(const char *name, char *const argv[])
     hl_test_server_stop(&srv);
 }
 
+/* The Hyperliquid-like server drops every connection each second; DOGE never trades. */
+static void run_hl_suite(void)
+{
+    static char *const argv[] = {"/usr/bin/python3", "tests/servers/hl_server.py", "--drop-every", "1", "--rate",
+                                 "20", "--silent-coin", "DOGE", NULL};
+    hl_test_server srv;
+    memset(&srv, 0, sizeof srv);
+    if (hl_test_server_start(&srv, argv) != 0) {
+        hl_test_fails++;
+        printf("FAIL server_start[hl_server]: could not start tests/servers/hl_server.py\n");
+        fflush(stdout);
+        return;
+    }
+    g_hl_port = srv.port;
+    HL_TEST(t_hl_reconnect);
+    HL_TEST(t_hl_stats);
+    HL_TEST(t_hl_no_reconnect);
+    HL_TEST(t_hl_sub_failed_and_stale);
+    hl_test_server_stop(&srv);
+}
+
+/* Certificates, the pins of ec.pem, and the TLS server; each step that fails is a FAIL line
+   and the tests that need it fail too. */
+static void run_tls_suite(void)
+{
+    static char *const argv[] = {"/usr/bin/python3", "tests/servers/ws_python_server.py", "--tls-cert",
+                                 IT_CERTS "/ec-chain.pem", "--tls-key", IT_CERTS "/ec.key", NULL};
+    const char *help[] = {"--help", NULL};
+    hl_test_server srv;
+    int certs_ok;
+    run_hlcat(&g_run, help, "", NULL);
+    g_hlcat_tls = strstr(g_run.out, "not in this build") == NULL;
+    if (!g_hlcat_tls) {
+        printf("(%s has no TLS: only the refusal of the TLS options is tested)\n", HLCAT);
+        HL_TEST(t_tls_args);
+        return;
+    }
+    memset(&srv, 0, sizeof srv);
+    certs_ok = system("sh tests/tls/make_certs.sh " IT_CERTS " >/dev/null") == 0;
+    if (!certs_ok) {
+        hl_test_fails++;
+        printf("FAIL tls_setup: sh tests/tls/make_certs.sh " IT_CERTS " failed (is openssl installed?)\n");
+    } else if (it_cmd_line("openssl x509 -pubkey -noout -in " IT_CERTS "/ec.pem | openssl pkey -pubin -outform der"
+                           " | openssl dgst -sha256 -hex | sed 's/^.*= *//'", g_pin_hex, sizeof g_pin_hex) != 0 ||
+               it_cmd_line("openssl x509 -pubkey -noout -in " IT_CERTS "/ec.pem | openssl pkey -pubin -outform der"
+                           " | openssl dgst -sha256 -binary | openssl base64 -A", g_pin_b64, sizeof g_pin_b64) != 0) {
+        g_pin_hex[0] = '\0';
+        hl_test_fails++;
+        printf("FAIL tls_setup: the pin of " IT_CERTS "/ec.pem could not be computed with openssl\n");
+    } else if (hl_test_server_start(&srv, argv) != 0) {
+        hl_test_fails++;
+        printf("FAIL tls_setup: ws_python_server.py --tls-cert did not start\n");
+    } else {
+        g_tls_port = srv.port;
+    }
+    fflush(stdout);
+    HL_TEST(t_tls_ca);
+    HL_TEST(t_tls_pin);
+    HL_TEST(t_tls_insecure);
+    HL_TEST(t_tls_args);
+    hl_test_server_stop(&srv);
+}
+
 int main(void)
 {
     static char *const py[] = {"/usr/bin/python3", "tests/servers/ws_python_server.py", NULL};
@@ -578,7 +933,10 @@ int main(void)
     HL_TEST(t_connect_refused_verbose);
     HL_TEST(t_usage_errors);
     HL_TEST(t_memory_too_small);
+    HL_TEST(t_usage_staying_up);
     run_server_suite("python", py);
     run_server_suite("node", node);
+    run_hl_suite();
+    run_tls_suite();
     return hl_test_summary();
 }

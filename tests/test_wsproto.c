@@ -46,9 +46,18 @@ static void log_put(int kind, const unsigned char *p, size_t n)
     if (g_stop_after && g_nlog >= g_stop_after) g_stop = 1;
 }
 
+static int g_hold; /* hold this many offers before taking one */
+static int g_offers;
+
 static int on_message(void *user, int is_text, const unsigned char *p, size_t n)
 {
     CHECK(user == &W);
+    g_offers++;
+    if (g_hold > 0) {
+        g_hold--;
+        log_put(is_text ? 't' : 'b', p, n); /* an offer held back: recorded in lower case */
+        return 1;
+    }
     log_put(is_text ? 'T' : 'B', p, n);
     return 0;
 }
@@ -104,6 +113,8 @@ static void wsp_open(size_t max_msg, size_t chunk, size_t txcap)
     g_stop = 0;
     g_stop_after = 0;
     g_rx_full = 0;
+    g_hold = 0;
+    g_offers = 0;
 }
 
 static void wsp_default(void)
@@ -122,12 +133,13 @@ static int wsp_recv(void)
 }
 
 /* Put n bytes into the machine, at most chunk per read (0: as much as the buffer offers),
-   parsing after each read like the driver. After a close or a failure the rest is dropped. */
+   parsing after each read like the driver. After a close or a failure the rest is dropped;
+   while the sink holds a message nothing more is read (the driver stops reading too). */
 static int feed_chunked(const void *data, size_t n, size_t chunk)
 {
     const unsigned char *d = (const unsigned char *)data;
     int rc = HL_OK;
-    while (n > 0 && !W.failed && !W.close_recv && !g_stop) {
+    while (n > 0 && !W.failed && !W.close_recv && !g_stop && !W.held) {
         size_t room, k;
         unsigned char *dst = hl__wsp_rx_buf(&W, &room);
         if (room == 0) {
@@ -1190,6 +1202,60 @@ static void test_stop_flag(void)
     wsp_free();
 }
 
+/* A sink may hold a message (backpressure): it stays in place and is offered again, unchanged,
+   on the next recv; nothing behind it is parsed meanwhile. */
+static void test_hold_message(void)
+{
+    wsp_default();
+    g_hold = 1;
+    CHECK_EQ(FEED("\x81\x05Hello" "\x89\x01p" "\x82\x02\x01\x02"), HL_OK);
+    CHECK_EQ(W.held, 1);
+    CHECK_EQ(g_nlog, 1);
+    CHECK(log_is(0, 't', "Hello", 5));
+    CHECK_EQ(W.stats.msgs_in, 0);
+    CHECK_EQ(tx_take(), 0); /* the ping behind it waits too */
+    /* held twice more, then taken */
+    g_hold = 2;
+    CHECK_EQ(wsp_recv(), HL_OK);
+    CHECK_EQ(wsp_recv(), HL_OK);
+    CHECK_EQ(W.held, 1);
+    CHECK_EQ(W.stats.msgs_in, 0);
+    CHECK_EQ(wsp_recv(), HL_OK);
+    CHECK_EQ(W.held, 0);
+    CHECK_EQ(g_nlog, 5);
+    CHECK(log_is(1, 't', "Hello", 5));
+    CHECK(log_is(2, 't', "Hello", 5));
+    CHECK(log_is(3, 'T', "Hello", 5));
+    CHECK_EQ(g_log[0].rx_off, g_log[3].rx_off); /* same place: zero-copy still */
+    CHECK(log_is(4, 'B', "\x01\x02", 2));
+    CHECK_EQ(W.stats.msgs_in, 2);
+    CHECK_EQ(tx_take(), 1);
+    CHECK(tx_is(0, 1, HL__OP_PONG, "p", 1));
+    /* a held fragmented message, then the rest of the stream in small reads */
+    wsp_default();
+    g_hold = 1;
+    CHECK_EQ(FEED("\x01\x02" "ab" "\x89\x00" "\x80\x01" "c"), HL_OK);
+    CHECK_EQ(W.held, 1);
+    CHECK(log_is(0, 't', "abc", 3));
+    CHECK_EQ(wsp_recv(), HL_OK);
+    CHECK(log_is(1, 'T', "abc", 3));
+    CHECK_EQ(feed_chunked("\x81\x03xyz", 5, 1), HL_OK);
+    CHECK(log_is(2, 'T', "xyz", 3));
+    /* the stop flag leaves a held message held */
+    wsp_default();
+    g_hold = 1;
+    CHECK_EQ(FEED("\x81\x01" "a"), HL_OK);
+    g_stop = 1;
+    CHECK_EQ(wsp_recv(), HL_OK);
+    CHECK_EQ(g_offers, 1);
+    CHECK_EQ(W.held, 1);
+    g_stop = 0;
+    CHECK_EQ(wsp_recv(), HL_OK);
+    CHECK_EQ(W.held, 0);
+    CHECK(log_is(1, 'T', "a", 1));
+    wsp_free();
+}
+
 /* reset makes a failed machine new again. */
 static void test_reset(void)
 {
@@ -1234,6 +1300,7 @@ int main(void)
     HL_TEST(test_pending_pong_then_close);
     HL_TEST(test_rx_bound_fragmented_max);
     HL_TEST(test_stop_flag);
+    HL_TEST(test_hold_message);
     HL_TEST(test_reset);
     return hl_test_summary();
 }
