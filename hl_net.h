@@ -453,7 +453,9 @@ typedef struct hl_config {
 
     /* Connections that stay up */
     uint32_t connects_per_minute;  /* 30: new connections per minute, all connections together
-                                      (Hyperliquid allows 30 per IP); attempts wait, not fail */
+                                      (Hyperliquid allows 30 per IP); attempts wait, not fail.
+                                      Budgets (these, ws_msgs_per_minute, http_weight_per_minute)
+                                      above 300,000,000 a minute mean no limit. */
     uint32_t ws_msgs_per_minute;   /* 0: the profile's limit (Hyperliquid 2000), shared by all
                                       connections; HL_UNLIMITED for none */
     uint32_t max_subscriptions;    /* 64: subscription slots carved from the block */
@@ -1578,7 +1580,7 @@ static const char *hl__js_skip(const char *p, const char *end)
         switch (*p) {
         case '"':
             for (p++; p < end && *p != '"'; p++)
-                if (*p == '\\') p++;
+                if (*p == '\\' && ++p == end) return NULL;
             if (p >= end) return NULL;
             p++;
             break;
@@ -1860,7 +1862,7 @@ static uint32_t hl__backoff_base(const hl_backoff *b, uint32_t attempt)
 {
     uint64_t d = (uint64_t)b->initial_ms * 1000, cap = (uint64_t)b->max_ms * 1000;
     uint32_t i;
-    for (i = 1; i < attempt && d < cap; i++)
+    for (i = 1; i < attempt && d < cap && b->multiplier_pct > 100; i++)
         d = d > UINT64_MAX / b->multiplier_pct ? cap : d * b->multiplier_pct / 100;
     return (uint32_t)(HL__MIN(d, cap) / 1000);
 }

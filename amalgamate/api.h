@@ -219,7 +219,9 @@ typedef struct hl_config {
 
     /* Connections that stay up */
     uint32_t connects_per_minute;  /* 30: new connections per minute, all connections together
-                                      (Hyperliquid allows 30 per IP); attempts wait, not fail */
+                                      (Hyperliquid allows 30 per IP); attempts wait, not fail.
+                                      Budgets (these, ws_msgs_per_minute, http_weight_per_minute)
+                                      above 300,000,000 a minute mean no limit. */
     uint32_t ws_msgs_per_minute;   /* 0: the profile's limit (Hyperliquid 2000), shared by all
                                       connections; HL_UNLIMITED for none */
     uint32_t max_subscriptions;    /* 64: subscription slots carved from the block */

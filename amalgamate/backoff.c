@@ -22,7 +22,7 @@ static uint32_t hl__backoff_base(const hl_backoff *b, uint32_t attempt)
 {
     uint64_t d = (uint64_t)b->initial_ms * 1000, cap = (uint64_t)b->max_ms * 1000;
     uint32_t i;
-    for (i = 1; i < attempt && d < cap; i++)
+    for (i = 1; i < attempt && d < cap && b->multiplier_pct > 100; i++)
         d = d > UINT64_MAX / b->multiplier_pct ? cap : d * b->multiplier_pct / 100;
     return (uint32_t)(HL__MIN(d, cap) / 1000);
 }

@@ -29,7 +29,7 @@ static const char *hl__js_skip(const char *p, const char *end)
         switch (*p) {
         case '"':
             for (p++; p < end && *p != '"'; p++)
-                if (*p == '\\') p++;
+                if (*p == '\\' && ++p == end) return NULL;
             if (p >= end) return NULL;
             p++;
             break;
