@@ -785,9 +785,13 @@ typedef struct hl_sub_stats {
 HL_API int hl_sub_stats_get(hl_ctx *ctx, hl_sub sub, hl_sub_stats *out);
 
 /* A JSON token, laid out as jsmn's (with parent links). */
+#define HL_JSON_OBJECT 1
+#define HL_JSON_ARRAY 2
+#define HL_JSON_STRING 3
+#define HL_JSON_PRIMITIVE 4 /* number, true, false, null */
 typedef struct hl_json_tok {
-    int type;  /* 1 object, 2 array, 4 string, 8 primitive */
-    int start, end, size, parent;
+    int type;  /* HL_JSON_* */
+    int start, end, size, parent; /* [start, end) bytes of the message; size: members/elements */
 } hl_json_tok;
 /* The JSON tokens of the message in a handler; the message is tokenized at most once, and only
    when a handler asks. Returns the token count or a negative hl_result. */
@@ -2203,7 +2207,8 @@ static int hl__sys_poll(hl_pollfd *fds, int n, int timeout_ms, struct pollfd *sc
 #if defined(_WIN32)
     r = WSAPoll(scratch, (ULONG)n, timeout_ms);
 #else
-    do r = poll(scratch, (nfds_t)n, timeout_ms); while (r < 0 && errno == EINTR);
+    r = poll(scratch, (nfds_t)n, timeout_ms);
+    if (r < 0 && errno == EINTR) r = 0; /* a signal ends the wait: the caller's loop decides */
 #endif
     if (r < 0) return HL_E_IO;
     for (i = 0; i < n; i++) {
@@ -6741,6 +6746,7 @@ HL_API int hl_sub_pull(hl_ctx *ctx, hl_sub sub, void *buf, size_t cap, size_t *l
         info->user = s->user;
     }
     hl__queue_pop(ctx, s);
+    ctx->tok_msg = NULL; /* buf may be where the last tokenized message was */
     if (c->held_by_queue) { /* room again: let the held message in */
         c->held_by_queue = 0;
         c->kick = 1;
@@ -6772,9 +6778,13 @@ HL_API int hl_msg_tokens(hl_ctx *ctx, const hl_msg *msg, const hl_json_tok **tok
     return ctx->tok_n;
 }
 
-/* hl_json_tok must be jsmntok_t with parent links, field for field. */
+/* hl_json_tok must be jsmntok_t with parent links, field for field, and HL_JSON_* its types. */
 typedef char hl__tok_layout_check[(sizeof(hl_json_tok) == sizeof(jsmntok_t) &&
-                                   offsetof(hl_json_tok, parent) == offsetof(jsmntok_t, parent)) ? 1 : -1];
+                                   offsetof(hl_json_tok, parent) == offsetof(jsmntok_t, parent) &&
+                                   HL_JSON_OBJECT == JSMN_OBJECT && HL_JSON_ARRAY == JSMN_ARRAY &&
+                                   HL_JSON_STRING == JSMN_STRING && HL_JSON_PRIMITIVE == JSMN_PRIMITIVE)
+                                      ? 1
+                                      : -1];
 /* ==== end subs.c ==== */
 /* ==== begin liveness.c ==== */
 /* Liveness at two levels. RFC 6455 pings carry the send time, so their pong gives the round
@@ -7375,16 +7385,21 @@ static void hl__jw_put(hl__jw *w, const char *fmt, ...)
     else w->len += (size_t)n;
 }
 
-/* A JSON string of s (escaping quotes, backslashes and control bytes). */
-static void hl__jw_str(hl__jw *w, const char *s)
+/* s as the inside of a JSON string (quotes, backslashes and control bytes escaped). */
+static void hl__jw_chars(hl__jw *w, const char *s)
 {
-    hl__jw_put(w, "\"");
     for (; *s && !w->over; s++) {
         unsigned char ch = (unsigned char)*s;
         if (ch == '"' || ch == '\\') hl__jw_put(w, "\\%c", ch);
         else if (ch < 0x20) hl__jw_put(w, "\\u%04x", ch);
         else hl__jw_put(w, "%c", ch);
     }
+}
+
+static void hl__jw_str(hl__jw *w, const char *s)
+{
+    hl__jw_put(w, "\"");
+    hl__jw_chars(w, s);
     hl__jw_put(w, "\"");
 }
 
@@ -7410,8 +7425,10 @@ static void hl__jw_conn(hl_ctx *ctx, hl__jw *w, hl__conn *c, uint64_t now)
     int first = 1;
     hl_ws_stats_get(ctx, hl__conn_handle(c), &st);
     hl__jw_put(w, "{\"id\":%u,\"url\":", (unsigned)c->id);
-    hl__jw_put(w, "\"%s://%s%s%s:%u%s\"", c->tls ? "wss" : "ws", c->url.is_ipv6 ? "[" : "", c->url.host,
-               c->url.is_ipv6 ? "]" : "", (unsigned)c->url.port, "");
+    hl__jw_put(w, "\"%s://%s%s%s:%u", c->tls ? "wss" : "ws", c->url.is_ipv6 ? "[" : "", c->url.host,
+               c->url.is_ipv6 ? "]" : "", (unsigned)c->url.port);
+    hl__jw_chars(w, c->url.target);
+    hl__jw_put(w, "\"");
     hl__jw_put(w, ",\"state\":\"%s\",\"profile\":", hl_state_str(c->state));
     hl__jw_str(w, c->profile ? c->profile->name : "generic");
     hl__jw_put(w, ",\"connects\":%llu,\"attempts\":%llu,\"reconnects\":%llu,\"disconnects\":%llu,"

@@ -551,9 +551,13 @@ typedef struct hl_sub_stats {
 HL_API int hl_sub_stats_get(hl_ctx *ctx, hl_sub sub, hl_sub_stats *out);
 
 /* A JSON token, laid out as jsmn's (with parent links). */
+#define HL_JSON_OBJECT 1
+#define HL_JSON_ARRAY 2
+#define HL_JSON_STRING 3
+#define HL_JSON_PRIMITIVE 4 /* number, true, false, null */
 typedef struct hl_json_tok {
-    int type;  /* 1 object, 2 array, 4 string, 8 primitive */
-    int start, end, size, parent;
+    int type;  /* HL_JSON_* */
+    int start, end, size, parent; /* [start, end) bytes of the message; size: members/elements */
 } hl_json_tok;
 /* The JSON tokens of the message in a handler; the message is tokenized at most once, and only
    when a handler asks. Returns the token count or a negative hl_result. */

@@ -19,16 +19,21 @@ static void hl__jw_put(hl__jw *w, const char *fmt, ...)
     else w->len += (size_t)n;
 }
 
-/* A JSON string of s (escaping quotes, backslashes and control bytes). */
-static void hl__jw_str(hl__jw *w, const char *s)
+/* s as the inside of a JSON string (quotes, backslashes and control bytes escaped). */
+static void hl__jw_chars(hl__jw *w, const char *s)
 {
-    hl__jw_put(w, "\"");
     for (; *s && !w->over; s++) {
         unsigned char ch = (unsigned char)*s;
         if (ch == '"' || ch == '\\') hl__jw_put(w, "\\%c", ch);
         else if (ch < 0x20) hl__jw_put(w, "\\u%04x", ch);
         else hl__jw_put(w, "%c", ch);
     }
+}
+
+static void hl__jw_str(hl__jw *w, const char *s)
+{
+    hl__jw_put(w, "\"");
+    hl__jw_chars(w, s);
     hl__jw_put(w, "\"");
 }
 
@@ -54,8 +59,10 @@ static void hl__jw_conn(hl_ctx *ctx, hl__jw *w, hl__conn *c, uint64_t now)
     int first = 1;
     hl_ws_stats_get(ctx, hl__conn_handle(c), &st);
     hl__jw_put(w, "{\"id\":%u,\"url\":", (unsigned)c->id);
-    hl__jw_put(w, "\"%s://%s%s%s:%u%s\"", c->tls ? "wss" : "ws", c->url.is_ipv6 ? "[" : "", c->url.host,
-               c->url.is_ipv6 ? "]" : "", (unsigned)c->url.port, "");
+    hl__jw_put(w, "\"%s://%s%s%s:%u", c->tls ? "wss" : "ws", c->url.is_ipv6 ? "[" : "", c->url.host,
+               c->url.is_ipv6 ? "]" : "", (unsigned)c->url.port);
+    hl__jw_chars(w, c->url.target);
+    hl__jw_put(w, "\"");
     hl__jw_put(w, ",\"state\":\"%s\",\"profile\":", hl_state_str(c->state));
     hl__jw_str(w, c->profile ? c->profile->name : "generic");
     hl__jw_put(w, ",\"connects\":%llu,\"attempts\":%llu,\"reconnects\":%llu,\"disconnects\":%llu,"

@@ -524,6 +524,7 @@ HL_API int hl_sub_pull(hl_ctx *ctx, hl_sub sub, void *buf, size_t cap, size_t *l
         info->user = s->user;
     }
     hl__queue_pop(ctx, s);
+    ctx->tok_msg = NULL; /* buf may be where the last tokenized message was */
     if (c->held_by_queue) { /* room again: let the held message in */
         c->held_by_queue = 0;
         c->kick = 1;
@@ -555,6 +556,10 @@ HL_API int hl_msg_tokens(hl_ctx *ctx, const hl_msg *msg, const hl_json_tok **tok
     return ctx->tok_n;
 }
 
-/* hl_json_tok must be jsmntok_t with parent links, field for field. */
+/* hl_json_tok must be jsmntok_t with parent links, field for field, and HL_JSON_* its types. */
 typedef char hl__tok_layout_check[(sizeof(hl_json_tok) == sizeof(jsmntok_t) &&
-                                   offsetof(hl_json_tok, parent) == offsetof(jsmntok_t, parent)) ? 1 : -1];
+                                   offsetof(hl_json_tok, parent) == offsetof(jsmntok_t, parent) &&
+                                   HL_JSON_OBJECT == JSMN_OBJECT && HL_JSON_ARRAY == JSMN_ARRAY &&
+                                   HL_JSON_STRING == JSMN_STRING && HL_JSON_PRIMITIVE == JSMN_PRIMITIVE)
+                                      ? 1
+                                      : -1];

@@ -165,7 +165,8 @@ static int hl__sys_poll(hl_pollfd *fds, int n, int timeout_ms, struct pollfd *sc
 #if defined(_WIN32)
     r = WSAPoll(scratch, (ULONG)n, timeout_ms);
 #else
-    do r = poll(scratch, (nfds_t)n, timeout_ms); while (r < 0 && errno == EINTR);
+    r = poll(scratch, (nfds_t)n, timeout_ms);
+    if (r < 0 && errno == EINTR) r = 0; /* a signal ends the wait: the caller's loop decides */
 #endif
     if (r < 0) return HL_E_IO;
     for (i = 0; i < n; i++) {
