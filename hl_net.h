@@ -112,7 +112,7 @@ CONNECTION LIFECYCLE, RECONNECT AND CIRCUIT BREAKER
                                                                     +-----(probe fails)-----+
    While OPEN no attempt is made (state BACKOFF, result HL_E_CIRCUIT_OPEN). New connections of
    the whole context also share connects_per_minute (30: Hyperliquid's limit per IP): attempts
-   past it wait, they never fail.
+   past it wait, they never fail. (HTTP connections are not counted: the pool keeps them.)
    Liveness: RFC 6455 pings every ping_interval_ms must be answered within pong_timeout_ms (RTT
    in the stats); the profile's application ping goes out when either direction has been quiet
    for app_ping_ms; silence_timeout_ms fails a connection that received nothing that long. Each
@@ -151,7 +151,10 @@ HTTP CLIENT
    with HL_E_CIRCUIT_OPEN) and statistics; each origin a weighted budget
    (http_weight_per_minute: requests past it wait, or fail with HL_E_RATE_LIMITED if
    http_rate_fail). Responses are parsed strictly (two Content-Lengths, Content-Length with
-   chunked, bad chunks, obsolete folding and oversized heads are HL_E_HTTP_PROTOCOL). Every
+   chunked, bad chunks and obsolete folding are HL_E_HTTP_PROTOCOL; an oversized head is
+   HL_E_HEADER_TOO_BIG, an oversized body HL_E_MSG_TOO_BIG). The free retry after a stale pooled
+   connection is not counted in attempts (the server normally never saw that try; if it reset
+   the connection after reading the request, it did). Every
    request sends X-Request-Id (and traceparent if asked); log lines carry it; headers are never
    logged, so Authorization stays out of logs.
 
@@ -452,8 +455,9 @@ typedef struct hl_config {
     int64_t (*wall_clock)(void *user); /* Unix seconds for certificate dates; default time() */
 
     /* Connections that stay up */
-    uint32_t connects_per_minute;  /* 30: new connections per minute, all connections together
-                                      (Hyperliquid allows 30 per IP); attempts wait, not fail.
+    uint32_t connects_per_minute;  /* 30: new WebSocket connections per minute, all of them
+                                      together (Hyperliquid allows 30 per IP); attempts wait,
+                                      not fail. The HTTP pool is limited by weight instead.
                                       Budgets (these, ws_msgs_per_minute, http_weight_per_minute)
                                       above 300,000,000 a minute mean no limit. */
     uint32_t ws_msgs_per_minute;   /* 0: the profile's limit (Hyperliquid 2000), shared by all
@@ -5249,7 +5253,8 @@ static void hl__conn_try_start(hl_ctx *ctx, hl__conn *c, uint64_t now)
         HL_MEMSET(&c->err, 0, sizeof c->err);
         return;
     }
-    wait = hl__bucket_take(&ctx->connects, now, 1);
+    /* the venue budget is for WebSocket connections; the HTTP pool reuses its few */
+    wait = c->kind == HL__KIND_WS ? hl__bucket_take(&ctx->connects, now, 1) : 0;
     if (wait) {
         c->breaker.probe_out = 0; /* not made: the probe is still to come */
         c->deadline = now + wait;

@@ -218,8 +218,9 @@ typedef struct hl_config {
     int64_t (*wall_clock)(void *user); /* Unix seconds for certificate dates; default time() */
 
     /* Connections that stay up */
-    uint32_t connects_per_minute;  /* 30: new connections per minute, all connections together
-                                      (Hyperliquid allows 30 per IP); attempts wait, not fail.
+    uint32_t connects_per_minute;  /* 30: new WebSocket connections per minute, all of them
+                                      together (Hyperliquid allows 30 per IP); attempts wait,
+                                      not fail. The HTTP pool is limited by weight instead.
                                       Budgets (these, ws_msgs_per_minute, http_weight_per_minute)
                                       above 300,000,000 a minute mean no limit. */
     uint32_t ws_msgs_per_minute;   /* 0: the profile's limit (Hyperliquid 2000), shared by all

@@ -112,7 +112,7 @@ CONNECTION LIFECYCLE, RECONNECT AND CIRCUIT BREAKER
                                                                     +-----(probe fails)-----+
    While OPEN no attempt is made (state BACKOFF, result HL_E_CIRCUIT_OPEN). New connections of
    the whole context also share connects_per_minute (30: Hyperliquid's limit per IP): attempts
-   past it wait, they never fail.
+   past it wait, they never fail. (HTTP connections are not counted: the pool keeps them.)
    Liveness: RFC 6455 pings every ping_interval_ms must be answered within pong_timeout_ms (RTT
    in the stats); the profile's application ping goes out when either direction has been quiet
    for app_ping_ms; silence_timeout_ms fails a connection that received nothing that long. Each
@@ -151,7 +151,10 @@ HTTP CLIENT
    with HL_E_CIRCUIT_OPEN) and statistics; each origin a weighted budget
    (http_weight_per_minute: requests past it wait, or fail with HL_E_RATE_LIMITED if
    http_rate_fail). Responses are parsed strictly (two Content-Lengths, Content-Length with
-   chunked, bad chunks, obsolete folding and oversized heads are HL_E_HTTP_PROTOCOL). Every
+   chunked, bad chunks and obsolete folding are HL_E_HTTP_PROTOCOL; an oversized head is
+   HL_E_HEADER_TOO_BIG, an oversized body HL_E_MSG_TOO_BIG). The free retry after a stale pooled
+   connection is not counted in attempts (the server normally never saw that try; if it reset
+   the connection after reading the request, it did). Every
    request sends X-Request-Id (and traceparent if asked); log lines carry it; headers are never
    logged, so Authorization stays out of logs.
 

@@ -274,7 +274,8 @@ static void hl__conn_try_start(hl_ctx *ctx, hl__conn *c, uint64_t now)
         HL_MEMSET(&c->err, 0, sizeof c->err);
         return;
     }
-    wait = hl__bucket_take(&ctx->connects, now, 1);
+    /* the venue budget is for WebSocket connections; the HTTP pool reuses its few */
+    wait = c->kind == HL__KIND_WS ? hl__bucket_take(&ctx->connects, now, 1) : 0;
     if (wait) {
         c->breaker.probe_out = 0; /* not made: the probe is still to come */
         c->deadline = now + wait;

@@ -17,6 +17,8 @@
 
 #include "harness.h"
 
+#include <dirent.h>
+
 #define BH_PATH "/1k.bin"
 #define BH_SIZE 1024
 #define BH_MAX_SAMPLES 2000000
@@ -71,7 +73,8 @@ static int bh_log_conns(const char *path, long from, long *lines)
 {
     FILE *f = fopen(path, "r");
     char line[512];
-    long seen[64], n = 0, k = 0;
+    static long seen[4096];
+    long n = 0, k = 0;
     int distinct = 0, i;
     if (!f) return -1;
     while (fgets(line, sizeof line, f)) {
@@ -79,7 +82,7 @@ static int bh_log_conns(const char *path, long from, long *lines)
         if (n++ < from || sscanf(line, "%ld", &c) != 1) continue;
         k++;
         for (i = 0; i < distinct && seen[i] != c; i++) continue;
-        if (i == distinct && distinct < 64) seen[distinct++] = c;
+        if (i == distinct && distinct < 4096) seen[distinct++] = c;
     }
     fclose(f);
     if (lines) *lines = k;
@@ -283,6 +286,26 @@ static void bh_wrk(const char *url, int conns, int secs)
     fflush(stdout);
 }
 
+/* Remove the run directories (parent/prefix<pid>) of earlier runs that died before cleaning up:
+   those whose process no longer exists. */
+static void bh_sweep(const char *parent, const char *prefix)
+{
+    DIR *d = opendir(parent);
+    struct dirent *e;
+    size_t pl = strlen(prefix);
+    if (!d) return;
+    while ((e = readdir(d)) != NULL) {
+        char cmd[600], *end;
+        long pid;
+        if (strncmp(e->d_name, prefix, pl) != 0) continue;
+        pid = strtol(e->d_name + pl, &end, 10);
+        if (*end || pid <= 0 || kill((pid_t)pid, 0) == 0 || errno != ESRCH) continue;
+        snprintf(cmd, sizeof cmd, "rm -rf '%s/%.200s'", parent, e->d_name);
+        if (system(cmd) != 0) fprintf(stderr, "could not remove %s/%s\n", parent, e->d_name);
+    }
+    closedir(d);
+}
+
 int main(void)
 {
     hl_test_server ngx;
@@ -292,6 +315,7 @@ int main(void)
     double secs = env && atof(env) > 0 ? atof(env) : 3.0;
     int have_wrk = system("command -v wrk >/dev/null 2>&1") == 0;
     signal(SIGPIPE, SIG_IGN);
+    bh_sweep("build", "nginx_bench_http-");
     snprintf(dir, sizeof dir, "build/nginx_bench_http-%ld", (long)getpid());
     argv[0] = (char *)"sh";
     argv[1] = (char *)"tests/http/start_nginx.sh";

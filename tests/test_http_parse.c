@@ -142,7 +142,7 @@ static int hp_same(const hp_res *a, const hp_res *b)
 static void hp_fail_split(const char *name, const char *how, size_t at, const hp_res *one, const hp_res *other)
 {
     char m[400];
-    snprintf(m, sizeof m, "%s: %s %lu differs from one feed (rc %d '%s' vs rc %d '%s'%s%s)", name, how,
+    snprintf(m, sizeof m, "%.60s: %.30s %lu differs from one feed (rc %d '%.60s' vs rc %d '%.60s'%s%.90s)", name, how,
              (unsigned long)at, other->rc, other->detail, one->rc, one->detail, other->bad_view[0] ? "; " : "",
              other->bad_view);
     hl_test_fail_at(__FILE__, __LINE__, m);
@@ -158,7 +158,7 @@ static int hp_all_splits(const char *name, const char *src, size_t n, const hp_l
     hp_feed(src, n, lim, 0, 0, eof, one);
     if (one->bad_view[0]) {
         char m[200];
-        snprintf(m, sizeof m, "%s: %s", name, one->bad_view);
+        snprintf(m, sizeof m, "%.60s: %.96s", name, one->bad_view);
         hl_test_fail_at(__FILE__, __LINE__, m);
         return 0;
     }
@@ -208,7 +208,7 @@ static void hp_check_form(const hp_form *f, const hp_lim *lim)
     if (one.rc != 1 || one.status != f->status || one.close != f->close || strcmp(one.hdrs, f->hdrs) != 0 ||
         one.body_len != strlen(f->body) || memcmp(one.body, f->body, one.body_len) != 0 ||
         one.consumed != n - f->extra) {
-        snprintf(m, sizeof m, "%s: rc %d (%s) status %d close %d consumed %lu, headers [%.80s] body %lu bytes", f->name,
+        snprintf(m, sizeof m, "%.60s: rc %d (%.60s) status %d close %d consumed %lu, headers [%.80s] body %lu bytes", f->name,
                  one.rc, one.detail, one.status, one.close, (unsigned long)one.consumed, one.hdrs,
                  (unsigned long)one.body_len);
         hl_test_fail_at(__FILE__, __LINE__, m);
@@ -501,7 +501,7 @@ static void test_body_limit(void)
         if (hp_all_splits(v[i].name, v[i].raw, strlen(v[i].raw), &lim, v[i].eof, &r)) {
             if (r.rc != v[i].rc) {
                 char m[200];
-                snprintf(m, sizeof m, "%s: rc %d (%s), want %d", v[i].name, r.rc, r.detail, v[i].rc);
+                snprintf(m, sizeof m, "%.60s: rc %d (%.80s), want %d", v[i].name, r.rc, r.detail, v[i].rc);
                 hl_test_fail_at(__FILE__, __LINE__, m);
             }
             if (r.rc == 1) CHECK(r.body_len == 16 && memcmp(r.body, "0123456789abcdef", 16) == 0);
@@ -528,7 +528,7 @@ static void hp_check_bad(const hp_bad *v, size_t n, int eof, const hp_lim *lim)
         char m[300];
         if (hp_all_splits(v[i].name, v[i].raw, strlen(v[i].raw), lim, eof, &r)) {
             if (r.rc != v[i].rc || !r.detail[0] || (v[i].detail_has && !strstr(r.detail, v[i].detail_has))) {
-                snprintf(m, sizeof m, "%s: rc %d detail '%s', want %d with '%s'", v[i].name, r.rc, r.detail, v[i].rc,
+                snprintf(m, sizeof m, "%.60s: rc %d detail '%.80s', want %d with '%.40s'", v[i].name, r.rc, r.detail, v[i].rc,
                          v[i].detail_has ? v[i].detail_has : "");
                 hl_test_fail_at(__FILE__, __LINE__, m);
             }

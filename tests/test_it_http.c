@@ -30,7 +30,14 @@
      http_traceparent         t_request_id_traceparent
      max_message_size         t_info_big (256 KiB: the 700 KB body is HL_E_MSG_TOO_BIG)
      max_header_size          t_max_header_size (2048: a 5 KB head is HL_E_HEADER_TOO_BIG)
-     connects_per_minute      t_connect_budget (60: the 61st and 62nd connections wait)
+     connects_per_minute      t_connect_budget (60: the 61st and 62nd connections wait, without
+                              spinning), t_connect_budget_deadline (6: a request's total time
+                              runs out while it waits for a connection)
+   The request's own fields: method, url, headers, body (t_forms, t_post_retries, t_bad_requests),
+   idempotent and retries (t_post_retries, t_max_retries), weight (t_rate_*), cls
+   (t_class_timeouts), connect_timeout_ms (t_connect_timeout), first_byte_timeout_ms
+   (t_slow_first_byte), timeout_ms (t_total_timeout, t_total_timeout_connecting).
+   A test that fails prints the library's log lines of that test on stderr.
 */
 #define _DEFAULT_SOURCE
 #ifndef HL_ENABLE_TLS
@@ -42,6 +49,7 @@
 #include "harness.h"
 
 #include <arpa/inet.h>
+#include <dirent.h>
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
@@ -262,8 +270,8 @@ static void it_poll_for(hl_ctx *ctx, double secs)
 
 static void it_fail_resp(const char *what, const it_resp *o, int line)
 {
-    char m[512];
-    snprintf(m, sizeof m, "%s: result %s status %d attempts %u detail '%s' body %lu bytes '%.60s'", what,
+    char m[400];
+    snprintf(m, sizeof m, "%.20s: result %s status %d attempts %u detail '%.160s' body %lu bytes '%.60s'", what,
              hl_result_name(o->result), o->status, (unsigned)o->attempts, o->detail, (unsigned long)o->body_len, o->body);
     hl_test_fail_at(__FILE__, line, m);
 }
@@ -503,6 +511,7 @@ static void t_https_nginx(void)
     IT_EXPECT(&o[1], HL_OK, 200, 1);
     CHECK_EQ(o[1].body_len, 1024);
     CHECK(o[1].pattern_ok);
+    memset(&st, 0, sizeof st);
     CHECK_EQ(hl_ctx_stats_get(c.ctx, &st), HL_OK);
     CHECK_EQ(st.tls_handshakes_full, 1);
     it_close(&c);
@@ -1454,7 +1463,7 @@ static void t_bad_framing(void)
         if (o.result != v[i].result || (o.result == HL_OK && strcmp(o.body, "ok") != 0) ||
             (o.detail[0] == '\0') != (o.result == HL_OK)) {
             char m[300];
-            snprintf(m, sizeof m, "/bad?kind=%s: %s '%s', want %s", v[i].kind, hl_result_name(o.result), o.detail,
+            snprintf(m, sizeof m, "/bad?kind=%s: %s '%.120s', want %s", v[i].kind, hl_result_name(o.result), o.detail,
                      hl_result_name(v[i].result));
             hl_test_fail_at(__FILE__, __LINE__, m);
         }
@@ -2035,24 +2044,43 @@ static void t_fetch_error_detail(void)
     it_close(&c);
 }
 
+/* Remove the run directories (parent/prefix<pid>) of earlier runs that died before cleaning up:
+   those whose process no longer exists. */
+static void it_sweep(const char *parent, const char *prefix)
+{
+    DIR *d = opendir(parent);
+    struct dirent *e;
+    size_t pl = strlen(prefix);
+    if (!d) return;
+    while ((e = readdir(d)) != NULL) {
+        char cmd[600], *end;
+        long pid;
+        if (strncmp(e->d_name, prefix, pl) != 0) continue;
+        pid = strtol(e->d_name + pl, &end, 10);
+        if (*end || pid <= 0 || kill((pid_t)pid, 0) == 0 || errno != ESRCH) continue;
+        snprintf(cmd, sizeof cmd, "rm -rf '%s/%.200s'", parent, e->d_name);
+        if (system(cmd) != 0) fprintf(stderr, "could not remove %s/%s\n", parent, e->d_name);
+    }
+    closedir(d);
+}
+
 /* ---- main ---------------------------------------------------------------------------------- */
 
 int main(void)
 {
     char *fault_argv[] = {(char *)"/usr/bin/python3", (char *)"tests/servers/http_fault_server.py", NULL};
-    char ngx_args[5][160];
     char *ngx_argv[8];
     int tls = 0;
     signal(SIGPIPE, SIG_IGN);
     if (hl_test_server_start(&g_fault, fault_argv) != 0) g_fault.port = 0;
+    it_sweep("build/it_http", "nginx-");
     snprintf(g_ngx_dir, sizeof g_ngx_dir, "build/it_http/nginx-%ld", (long)getpid());
 #if HL_ENABLE_TLS
     tls = system("sh tests/tls/make_certs.sh " IT_CERTS " >/dev/null 2>&1") == 0;
 #endif
-    snprintf(ngx_args[0], sizeof ngx_args[0], "%s", g_ngx_dir);
     ngx_argv[0] = (char *)"sh";
     ngx_argv[1] = (char *)"tests/http/start_nginx.sh";
-    ngx_argv[2] = ngx_args[0];
+    ngx_argv[2] = g_ngx_dir;
     ngx_argv[3] = (char *)"0";
     if (tls) {
         ngx_argv[4] = (char *)"0";
