@@ -317,8 +317,11 @@ static void hldemo_on_event(hl_ctx *ctx, const hl_event *ev)
         d->done = 1;
         if (ev->result && ev->result != HL_E_CLOSED)
             snprintf(d->last_error, sizeof d->last_error, "%s (%s)", ev->detail, hl_result_name(ev->result));
-        hldemo_say(d, "closed: code %d %s%s%s", ev->close_code, ev->close_origin == HL_CLOSE_BY_LOCAL ? "by us" : "",
-                   ev->result ? ", " : "", ev->result ? hl_result_name(ev->result) : "");
+        if (ev->result == HL_E_CLOSED && ev->close_origin == HL_CLOSE_BY_LOCAL)
+            hldemo_say(d, "closed while waiting to reconnect (no connection was open)");
+        else
+            hldemo_say(d, "closed: code %d%s%s%s", ev->close_code, ev->close_origin == HL_CLOSE_BY_LOCAL ? " by us" : "",
+                       ev->result ? ", " : "", ev->result ? hl_result_name(ev->result) : "");
         /* the connection is freed after this callback: take the statistics now */
         d->stats_len = hl_stats_json(ctx, hldemo_stats, sizeof hldemo_stats);
         break;
