@@ -849,6 +849,9 @@ typedef struct hl_http_req {
     uint32_t timeout_ms;        /* total, retries included; 0: the class default */
     hl_http_fn on_response;     /* required for hl_http_request */
     void *user;
+    const unsigned char *tls_pins; /* as hl_ws_desc.tls_pins; they belong to the origin: every
+                                      request to it must give the same pins */
+    int tls_pin_count;
 } hl_http_req;
 
 /* Start a request; hl_poll does the rest and calls on_response exactly once. The request is
@@ -881,7 +884,7 @@ typedef struct hl_error_info {
     int http_status;      /* of a refused handshake, else 0 */
     int close_code;       /* close code sent or received, else 0 */
     int tls_error;        /* BearSSL's error code of a TLS failure, else 0 */
-    char detail[160];
+    char detail[256];
 } hl_error_info;
 HL_API int hl_ws_last_error(hl_ctx *ctx, hl_ws ws, hl_error_info *out);
 
@@ -1660,35 +1663,14 @@ static void hl__js_unescape(const char *s, size_t n, char *out, size_t cap)
 }
 
 /* In the object at obj (pointing at '{'), find key; *val gets the start of its value and the
-   return is the value's end, or NULL when absent or malformed. Only this object's own keys are
-   looked at: nested values are skipped whole. */
+   return is the value's end, or NULL when absent or malformed. */
+static const char *hl__js_find(const char *obj, const char *end, const char *key);
 static const char *hl__js_get(const char *obj, const char *end, const char *key, const char **val)
 {
-    size_t kl = strlen(key);
-    const char *p = hl__js_ws(obj, end);
-    if (p >= end || *p != '{') return NULL;
-    p++;
-    for (;;) {
-        const char *k, *kend, *v, *ve;
-        p = hl__js_ws(p, end);
-        if (p >= end || *p != '"') return NULL;
-        k = p + 1;
-        p = hl__js_skip(p, end);
-        if (!p) return NULL;
-        kend = p - 1;
-        p = hl__js_ws(p, end);
-        if (p >= end || *p != ':') return NULL;
-        v = hl__js_ws(p + 1, end);
-        ve = hl__js_skip(v, end);
-        if (!ve) return NULL;
-        if ((size_t)(kend - k) == kl && memcmp(k, key, kl) == 0) {
-            *val = v;
-            return ve;
-        }
-        p = hl__js_ws(ve, end);
-        if (p >= end || *p != ',') return NULL;
-        p++;
-    }
+    const char *v = hl__js_find(obj, end, key);
+    if (!v) return NULL;
+    *val = v;
+    return hl__js_skip(v, end);
 }
 
 /* The contents of the string value at v (without quotes, escapes left as they are). */
@@ -3035,6 +3017,24 @@ static void hl__sb_str(hl__strbuf *b, const char *s)
     hl__sb_put(b, s, strlen(s));
 }
 
+/* "METHOD target HTTP/1.1\r\nHost: host[:port]\r\n": the port only when not the scheme's. */
+static void hl__sb_request_line(hl__strbuf *b, const char *method, const hl_url *u)
+{
+    char port[8];
+    int tls = u->scheme == HL_SCHEME_WSS || u->scheme == HL_SCHEME_HTTPS;
+    hl__sb_str(b, method);
+    hl__sb_str(b, " ");
+    hl__sb_str(b, u->target);
+    hl__sb_str(b, " HTTP/1.1\r\nHost: ");
+    if (u->is_ipv6) hl__sb_str(b, "[");
+    hl__sb_str(b, u->host);
+    if (u->is_ipv6) hl__sb_str(b, "]");
+    if (u->port != (tls ? 443 : 80)) {
+        hl__fmt(port, sizeof port, ":%u", (unsigned)u->port);
+        hl__sb_str(b, port);
+    }
+    hl__sb_str(b, "\r\n");
+}
 /* ==== end http_syntax.c ==== */
 /* ==== begin http_parse.c ==== */
 /* HTTP/1.1 response parsing, incremental over one buffer: the head is parsed once it is whole
@@ -3476,25 +3476,13 @@ static int hl__ws_request_write(char *out, size_t cap, const hl_url *u, const ch
                                 const char *subprotocols, const hl_header *hdrs, int nhdrs)
 {
     hl__strbuf b;
-    char port[8];
-    int i, default_port;
+    int i;
     b.p = out;
     b.cap = cap;
     b.len = 0;
     b.overflow = 0;
-    default_port = (u->scheme == HL_SCHEME_WSS || u->scheme == HL_SCHEME_HTTPS) ? u->port == 443
-                                                                                 : u->port == 80;
-    hl__sb_str(&b, "GET ");
-    hl__sb_str(&b, u->target);
-    hl__sb_str(&b, " HTTP/1.1\r\nHost: ");
-    if (u->is_ipv6) hl__sb_str(&b, "[");
-    hl__sb_str(&b, u->host);
-    if (u->is_ipv6) hl__sb_str(&b, "]");
-    if (!default_port) {
-        hl__fmt(port, sizeof port, ":%u", (unsigned)u->port);
-        hl__sb_str(&b, port);
-    }
-    hl__sb_str(&b, "\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: ");
+    hl__sb_request_line(&b, "GET", u);
+    hl__sb_str(&b, "Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: ");
     hl__sb_str(&b, key);
     hl__sb_str(&b, "\r\nSec-WebSocket-Version: 13\r\n");
     if (subprotocols && subprotocols[0]) {
@@ -4307,6 +4295,9 @@ typedef struct hl__origin {
     int is_ipv6;
     char host[HL_URL_MAX_HOST + 1];
     hl__bucket weight;
+    unsigned char pins[32 * 4];
+    int npins;
+    int pins_fixed;
 } hl__origin;
 
 typedef struct hl__endpoint {
@@ -4349,7 +4340,7 @@ static long hl__http_render(char *out, size_t cap, const hl_url *u, const hl_htt
 {
     hl__strbuf b;
     char num[32];
-    int i, tls = u->scheme == HL_SCHEME_HTTPS;
+    int i;
     b.p = out;
     b.cap = cap;
     b.len = 0;
@@ -4358,18 +4349,8 @@ static long hl__http_render(char *out, size_t cap, const hl_url *u, const hl_htt
         if (hl__header_check(&req->headers[i], hl__http_reserved, sizeof hl__http_reserved / sizeof hl__http_reserved[0],
                              why, wcap) != HL_OK)
             return HL_E_INVALID;
-    hl__sb_str(&b, method);
-    hl__sb_str(&b, " ");
-    hl__sb_str(&b, u->target);
-    hl__sb_str(&b, " HTTP/1.1\r\nHost: ");
-    if (u->is_ipv6) hl__sb_str(&b, "[");
-    hl__sb_str(&b, u->host);
-    if (u->is_ipv6) hl__sb_str(&b, "]");
-    if (u->port != (tls ? 443 : 80)) {
-        hl__fmt(num, sizeof num, ":%u", (unsigned)u->port);
-        hl__sb_str(&b, num);
-    }
-    hl__sb_str(&b, "\r\nUser-Agent: hl_net/" HL_NET_VERSION "\r\nX-Request-Id: ");
+    hl__sb_request_line(&b, method, u);
+    hl__sb_str(&b, "User-Agent: hl_net/" HL_NET_VERSION "\r\nX-Request-Id: ");
     hl__sb_str(&b, req_id);
     hl__sb_str(&b, "\r\n");
     if (traceparent) {
@@ -4814,6 +4795,16 @@ static hl__conn *hl__conn_get(hl_ctx *ctx, hl_ws ws)
     if (ctx->conns[idx].id != ws.id) return NULL;
     return &ctx->conns[idx];
 }
+
+#if HL_ENABLE_TLS
+/* A host written as an IPv4 address: no certificate name can vouch for it. */
+static int hl__is_ipv4_literal(const char *h)
+{
+    for (; *h; h++)
+        if (!((*h >= '0' && *h <= '9') || *h == '.')) return 0;
+    return 1;
+}
+#endif
 
 static hl_ws hl__conn_handle(const hl__conn *c)
 {
@@ -5315,13 +5306,6 @@ static void hl__upgrade_start(hl_ctx *ctx, hl__conn *c)
 }
 
 #if HL_ENABLE_TLS
-static int hl__is_ipv4_literal(const char *h)
-{
-    for (; *h; h++)
-        if (!((*h >= '0' && *h <= '9') || *h == '.')) return 0;
-    return 1;
-}
-
 static void hl__tls_fail(hl_ctx *ctx, hl__conn *c)
 {
     char why[160];
@@ -5584,6 +5568,7 @@ static int32_t hl__origin_of(hl_ctx *ctx, const hl_url *u)
     if (free_slot >= 0) {
         hl__origin *o = &ctx->origins[free_slot];
         uint32_t w = ctx->cfg.http_weight_per_minute;
+        HL_MEMSET(o, 0, sizeof *o);
         o->used = 1;
         o->scheme = u->scheme;
         o->port = u->port;
@@ -6007,6 +5992,8 @@ static uint64_t hl__http_dispatch(hl_ctx *ctx, hl__hreq *q, uint64_t now)
     c->url.is_ipv6 = o->is_ipv6;
     HL_MEMCPY(c->url.host, o->host, strlen(o->host) + 1);
     c->tls = o->scheme == HL_SCHEME_HTTPS;
+    c->npins = o->npins;
+    if (o->npins) HL_MEMCPY(c->pins, o->pins, 32 * (size_t)o->npins);
     c->connect_ms = q->connect_ms;
     hl__conn_try_start(ctx, c, now);
     return 0;
@@ -6089,12 +6076,34 @@ HL_API int hl_http_request(hl_ctx *ctx, const hl_http_req *req, hl_http *out)
                 (unsigned)ctx->cfg.http_max_requests);
         return HL_E_QUEUE_FULL;
     }
+    if (req->tls_pin_count < 0 || req->tls_pin_count > 4 || (req->tls_pin_count && !req->tls_pins)) return HL_E_INVALID;
+#if HL_ENABLE_TLS
+    if (u.scheme == HL_SCHEME_HTTPS && (u.is_ipv6 || hl__is_ipv4_literal(u.host)) && !req->tls_pin_count &&
+        !ctx->cfg.tls_insecure) {
+        hl__log(ctx, HL_LOG_ERROR, 0, "https://%s: an IP address cannot be verified by name; pin the key "
+                                      "(tls_pins) or use a DNS name", u.host);
+        return HL_E_TLS_CERT;
+    }
+#endif
     origin = hl__origin_of(ctx, &u);
     ep = origin >= 0 ? hl__endpoint_of(ctx, origin, u.target) : -1;
     if (ep < 0) {
         hl__log(ctx, HL_LOG_WARN, 0, "no room for another endpoint: raise http_max_endpoints (%u)",
                 (unsigned)ctx->cfg.http_max_endpoints);
         return HL_E_POOL_EMPTY;
+    }
+    {
+        /* the first request to an origin fixes its pins (or that it has none) */
+        hl__origin *o = &ctx->origins[origin];
+        size_t pl = 32 * (size_t)req->tls_pin_count;
+        if (!o->pins_fixed) {
+            if (pl) HL_MEMCPY(o->pins, req->tls_pins, pl);
+            o->npins = req->tls_pin_count;
+            o->pins_fixed = 1;
+        } else if (o->npins != req->tls_pin_count || (pl && memcmp(o->pins, req->tls_pins, pl) != 0)) {
+            hl__log(ctx, HL_LOG_ERROR, 0, "https://%s: a request with other pins than the origin's", u.host);
+            return HL_E_INVALID;
+        }
     }
     now = hl__now(ctx);
     if (ctx->endpoints[ep].breaker.state == HL_BREAKER_OPEN &&

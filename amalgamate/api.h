@@ -612,6 +612,9 @@ typedef struct hl_http_req {
     uint32_t timeout_ms;        /* total, retries included; 0: the class default */
     hl_http_fn on_response;     /* required for hl_http_request */
     void *user;
+    const unsigned char *tls_pins; /* as hl_ws_desc.tls_pins; they belong to the origin: every
+                                      request to it must give the same pins */
+    int tls_pin_count;
 } hl_http_req;
 
 /* Start a request; hl_poll does the rest and calls on_response exactly once. The request is
@@ -644,7 +647,7 @@ typedef struct hl_error_info {
     int http_status;      /* of a refused handshake, else 0 */
     int close_code;       /* close code sent or received, else 0 */
     int tls_error;        /* BearSSL's error code of a TLS failure, else 0 */
-    char detail[160];
+    char detail[256];
 } hl_error_info;
 HL_API int hl_ws_last_error(hl_ctx *ctx, hl_ws ws, hl_error_info *out);
 

@@ -416,6 +416,16 @@ static hl__conn *hl__conn_get(hl_ctx *ctx, hl_ws ws)
     return &ctx->conns[idx];
 }
 
+#if HL_ENABLE_TLS
+/* A host written as an IPv4 address: no certificate name can vouch for it. */
+static int hl__is_ipv4_literal(const char *h)
+{
+    for (; *h; h++)
+        if (!((*h >= '0' && *h <= '9') || *h == '.')) return 0;
+    return 1;
+}
+#endif
+
 static hl_ws hl__conn_handle(const hl__conn *c)
 {
     hl_ws h;

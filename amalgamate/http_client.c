@@ -29,6 +29,7 @@ static int32_t hl__origin_of(hl_ctx *ctx, const hl_url *u)
     if (free_slot >= 0) {
         hl__origin *o = &ctx->origins[free_slot];
         uint32_t w = ctx->cfg.http_weight_per_minute;
+        HL_MEMSET(o, 0, sizeof *o);
         o->used = 1;
         o->scheme = u->scheme;
         o->port = u->port;
@@ -452,6 +453,8 @@ static uint64_t hl__http_dispatch(hl_ctx *ctx, hl__hreq *q, uint64_t now)
     c->url.is_ipv6 = o->is_ipv6;
     HL_MEMCPY(c->url.host, o->host, strlen(o->host) + 1);
     c->tls = o->scheme == HL_SCHEME_HTTPS;
+    c->npins = o->npins;
+    if (o->npins) HL_MEMCPY(c->pins, o->pins, 32 * (size_t)o->npins);
     c->connect_ms = q->connect_ms;
     hl__conn_try_start(ctx, c, now);
     return 0;
@@ -534,12 +537,34 @@ HL_API int hl_http_request(hl_ctx *ctx, const hl_http_req *req, hl_http *out)
                 (unsigned)ctx->cfg.http_max_requests);
         return HL_E_QUEUE_FULL;
     }
+    if (req->tls_pin_count < 0 || req->tls_pin_count > 4 || (req->tls_pin_count && !req->tls_pins)) return HL_E_INVALID;
+#if HL_ENABLE_TLS
+    if (u.scheme == HL_SCHEME_HTTPS && (u.is_ipv6 || hl__is_ipv4_literal(u.host)) && !req->tls_pin_count &&
+        !ctx->cfg.tls_insecure) {
+        hl__log(ctx, HL_LOG_ERROR, 0, "https://%s: an IP address cannot be verified by name; pin the key "
+                                      "(tls_pins) or use a DNS name", u.host);
+        return HL_E_TLS_CERT;
+    }
+#endif
     origin = hl__origin_of(ctx, &u);
     ep = origin >= 0 ? hl__endpoint_of(ctx, origin, u.target) : -1;
     if (ep < 0) {
         hl__log(ctx, HL_LOG_WARN, 0, "no room for another endpoint: raise http_max_endpoints (%u)",
                 (unsigned)ctx->cfg.http_max_endpoints);
         return HL_E_POOL_EMPTY;
+    }
+    {
+        /* the first request to an origin fixes its pins (or that it has none) */
+        hl__origin *o = &ctx->origins[origin];
+        size_t pl = 32 * (size_t)req->tls_pin_count;
+        if (!o->pins_fixed) {
+            if (pl) HL_MEMCPY(o->pins, req->tls_pins, pl);
+            o->npins = req->tls_pin_count;
+            o->pins_fixed = 1;
+        } else if (o->npins != req->tls_pin_count || (pl && memcmp(o->pins, req->tls_pins, pl) != 0)) {
+            hl__log(ctx, HL_LOG_ERROR, 0, "https://%s: a request with other pins than the origin's", u.host);
+            return HL_E_INVALID;
+        }
     }
     now = hl__now(ctx);
     if (ctx->endpoints[ep].breaker.state == HL_BREAKER_OPEN &&

@@ -42,6 +42,9 @@ typedef struct hl__origin {
     int is_ipv6;
     char host[HL_URL_MAX_HOST + 1];
     hl__bucket weight;
+    unsigned char pins[32 * 4];
+    int npins;
+    int pins_fixed;
 } hl__origin;
 
 typedef struct hl__endpoint {
@@ -84,7 +87,7 @@ static long hl__http_render(char *out, size_t cap, const hl_url *u, const hl_htt
 {
     hl__strbuf b;
     char num[32];
-    int i, tls = u->scheme == HL_SCHEME_HTTPS;
+    int i;
     b.p = out;
     b.cap = cap;
     b.len = 0;
@@ -93,18 +96,8 @@ static long hl__http_render(char *out, size_t cap, const hl_url *u, const hl_htt
         if (hl__header_check(&req->headers[i], hl__http_reserved, sizeof hl__http_reserved / sizeof hl__http_reserved[0],
                              why, wcap) != HL_OK)
             return HL_E_INVALID;
-    hl__sb_str(&b, method);
-    hl__sb_str(&b, " ");
-    hl__sb_str(&b, u->target);
-    hl__sb_str(&b, " HTTP/1.1\r\nHost: ");
-    if (u->is_ipv6) hl__sb_str(&b, "[");
-    hl__sb_str(&b, u->host);
-    if (u->is_ipv6) hl__sb_str(&b, "]");
-    if (u->port != (tls ? 443 : 80)) {
-        hl__fmt(num, sizeof num, ":%u", (unsigned)u->port);
-        hl__sb_str(&b, num);
-    }
-    hl__sb_str(&b, "\r\nUser-Agent: hl_net/" HL_NET_VERSION "\r\nX-Request-Id: ");
+    hl__sb_request_line(&b, method, u);
+    hl__sb_str(&b, "User-Agent: hl_net/" HL_NET_VERSION "\r\nX-Request-Id: ");
     hl__sb_str(&b, req_id);
     hl__sb_str(&b, "\r\n");
     if (traceparent) {

@@ -84,3 +84,21 @@ static void hl__sb_str(hl__strbuf *b, const char *s)
     hl__sb_put(b, s, strlen(s));
 }
 
+/* "METHOD target HTTP/1.1\r\nHost: host[:port]\r\n": the port only when not the scheme's. */
+static void hl__sb_request_line(hl__strbuf *b, const char *method, const hl_url *u)
+{
+    char port[8];
+    int tls = u->scheme == HL_SCHEME_WSS || u->scheme == HL_SCHEME_HTTPS;
+    hl__sb_str(b, method);
+    hl__sb_str(b, " ");
+    hl__sb_str(b, u->target);
+    hl__sb_str(b, " HTTP/1.1\r\nHost: ");
+    if (u->is_ipv6) hl__sb_str(b, "[");
+    hl__sb_str(b, u->host);
+    if (u->is_ipv6) hl__sb_str(b, "]");
+    if (u->port != (tls ? 443 : 80)) {
+        hl__fmt(port, sizeof port, ":%u", (unsigned)u->port);
+        hl__sb_str(b, port);
+    }
+    hl__sb_str(b, "\r\n");
+}

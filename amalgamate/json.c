@@ -101,35 +101,14 @@ static void hl__js_unescape(const char *s, size_t n, char *out, size_t cap)
 }
 
 /* In the object at obj (pointing at '{'), find key; *val gets the start of its value and the
-   return is the value's end, or NULL when absent or malformed. Only this object's own keys are
-   looked at: nested values are skipped whole. */
+   return is the value's end, or NULL when absent or malformed. */
+static const char *hl__js_find(const char *obj, const char *end, const char *key);
 static const char *hl__js_get(const char *obj, const char *end, const char *key, const char **val)
 {
-    size_t kl = strlen(key);
-    const char *p = hl__js_ws(obj, end);
-    if (p >= end || *p != '{') return NULL;
-    p++;
-    for (;;) {
-        const char *k, *kend, *v, *ve;
-        p = hl__js_ws(p, end);
-        if (p >= end || *p != '"') return NULL;
-        k = p + 1;
-        p = hl__js_skip(p, end);
-        if (!p) return NULL;
-        kend = p - 1;
-        p = hl__js_ws(p, end);
-        if (p >= end || *p != ':') return NULL;
-        v = hl__js_ws(p + 1, end);
-        ve = hl__js_skip(v, end);
-        if (!ve) return NULL;
-        if ((size_t)(kend - k) == kl && memcmp(k, key, kl) == 0) {
-            *val = v;
-            return ve;
-        }
-        p = hl__js_ws(ve, end);
-        if (p >= end || *p != ',') return NULL;
-        p++;
-    }
+    const char *v = hl__js_find(obj, end, key);
+    if (!v) return NULL;
+    *val = v;
+    return hl__js_skip(v, end);
 }
 
 /* The contents of the string value at v (without quotes, escapes left as they are). */

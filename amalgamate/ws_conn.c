@@ -336,13 +336,6 @@ static void hl__upgrade_start(hl_ctx *ctx, hl__conn *c)
 }
 
 #if HL_ENABLE_TLS
-static int hl__is_ipv4_literal(const char *h)
-{
-    for (; *h; h++)
-        if (!((*h >= '0' && *h <= '9') || *h == '.')) return 0;
-    return 1;
-}
-
 static void hl__tls_fail(hl_ctx *ctx, hl__conn *c)
 {
     char why[160];

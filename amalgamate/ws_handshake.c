@@ -31,25 +31,13 @@ static int hl__ws_request_write(char *out, size_t cap, const hl_url *u, const ch
                                 const char *subprotocols, const hl_header *hdrs, int nhdrs)
 {
     hl__strbuf b;
-    char port[8];
-    int i, default_port;
+    int i;
     b.p = out;
     b.cap = cap;
     b.len = 0;
     b.overflow = 0;
-    default_port = (u->scheme == HL_SCHEME_WSS || u->scheme == HL_SCHEME_HTTPS) ? u->port == 443
-                                                                                 : u->port == 80;
-    hl__sb_str(&b, "GET ");
-    hl__sb_str(&b, u->target);
-    hl__sb_str(&b, " HTTP/1.1\r\nHost: ");
-    if (u->is_ipv6) hl__sb_str(&b, "[");
-    hl__sb_str(&b, u->host);
-    if (u->is_ipv6) hl__sb_str(&b, "]");
-    if (!default_port) {
-        hl__fmt(port, sizeof port, ":%u", (unsigned)u->port);
-        hl__sb_str(&b, port);
-    }
-    hl__sb_str(&b, "\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: ");
+    hl__sb_request_line(&b, "GET", u);
+    hl__sb_str(&b, "Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: ");
     hl__sb_str(&b, key);
     hl__sb_str(&b, "\r\nSec-WebSocket-Version: 13\r\n");
     if (subprotocols && subprotocols[0]) {

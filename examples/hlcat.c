@@ -1,8 +1,10 @@
-/* hlcat - a wscat-like command-line WebSocket client, built on hl_net.h.
+/* hlcat - a wscat-like command-line WebSocket client, and a curl-like HTTP client, built on
+   hl_net.h.
 
    hlcat [options] URL
 
-   Connects to URL (ws://, or wss:// in a build with TLS), prints every message it receives on
+   With an http:// or https:// URL hlcat makes one HTTP request (see HTTP below). Otherwise it
+   connects to URL (ws://, or wss:// in a build with TLS), prints every message it receives on
    its own line on stdout and sends every line of stdin as a text message (the line ending, "\n"
    or "\r\n", is stripped; a line that is not valid UTF-8 is skipped with a warning). Binary
    messages are printed as lowercase hex, or as their raw bytes with --binary-raw (each followed
@@ -56,6 +58,57 @@
    2 for a usage error (a --sub the profile cannot route is one); 130 after a Ctrl-C while no
    connection was open, or one that dropped it.
 
+   HTTP (http://, or https:// in a build with TLS): one request with the library's blocking
+   hl_http_fetch, and the response body on stdout exactly as it came (binary-safe, nothing
+   added). Like curl:
+     * -X METHOD (default GET, or POST when -d is given); -H 'Name: value' (repeatable, as for
+       WebSocket; Host, Content-Length, Connection, Transfer-Encoding, X-Request-Id and
+       traceparent are the library's own and refused); -I is -X HEAD -i.
+     * -d DATA is the request body, sent byte for byte (as curl's --data-binary: newlines are
+       kept, no Content-Type is added; give one with -H). -d @FILE reads FILE, -d @- reads
+       stdin; several -d are joined with '&'. The body lives in a static buffer of
+       HLCAT_DATA_MAX bytes (1 MiB; rebuild with -DHLCAT_DATA_MAX=N for more): past it hlcat
+       says so and exits 63 without sending anything.
+     * -i prints the head before the body: "HTTP/1.1 <status>" (the library keeps no reason
+       phrase), one "Name: value" line per header as received, then an empty line; lines end
+       in "\n".
+     * --retry N: retries of a request the library may repeat (GET, HEAD, PUT, DELETE, OPTIONS,
+       TRACE, or any method with --idempotent) after a failure hl_err_retryable calls retryable
+       (network errors, timeouts) or a 5xx, 408 or 429 response, with backoff (200 ms doubling,
+       or the server's Retry-After), within --max-time. Without --retry the
+       library's default holds (config.http_max_retries: 2); --retry 0 means none, as in curl.
+       A POST without --idempotent is never retried (its 5xx response is printed as it is).
+     * --connect-timeout S (per address tried; default 10) and --max-time S (the whole request,
+       retries included; default 30, the library's http_data_timeout_ms); fractions allowed.
+     * --max-message BYTES bounds the response body (default 1 MiB; more is exit 63).
+     * -v: the request line and -H headers (values of Authorization, Proxy-Authorization and
+       Cookie hidden), the library's log lines (retries with their delay and reason), the
+       status and response headers, and the request id (X-Request-Id), attempts, retries and
+       latency. -v -v adds the library's debug lines.
+     * --stats: hl_stats_json on stderr at exit, with the endpoint's counters and latency.
+     * --ca FILE and --insecure as for wss://. --pin is refused for https://: hl_http_req has
+       no pins (the library's HTTP client cannot pin a key). An https:// URL naming an IP
+       address is refused (exit 60) unless --insecure: no certificate name check covers it.
+   Ctrl-C ends an HTTP request at once (the default signal action).
+   Exit status for HTTP, in the style of curl, with one line on stderr naming the hl_result:
+        0  a response arrived, whatever its status (with --fail: a status below 400)
+       22  --fail (-f) and the status is 400 or more (nothing is printed on stdout)
+        2  usage error, bad URL, or a header/method the library refuses
+        6  the host name did not resolve (HL_E_DNS)
+        7  connect refused or failed (HL_E_CONNECT_REFUSED, HL_E_CONNECT)
+       28  timeout: connect, TLS handshake, first byte or --max-time (HL_E_*_TIMEOUT)
+       35  TLS handshake failure (HL_E_TLS)
+       60  the server's certificate or key was not accepted (HL_E_TLS_CERT)
+        8  a malformed response, or a head over the limits (HL_E_HTTP_PROTOCOL,
+           HL_E_HEADER_TOO_BIG)
+       63  a body too big: the -d body, or the response over --max-message (HL_E_MSG_TOO_BIG)
+       75  temporary refusal: the client's rate limit or the endpoint's open circuit breaker
+           (HL_E_RATE_LIMITED, HL_E_CIRCUIT_OPEN)
+       23  writing stdout failed
+        1  anything else (the server closed or reset the connection, no TLS in this build ...)
+   e.g.  hlcat: GET http://127.0.0.1:1/ failed: connect to 127.0.0.1:1 failed: Connection
+         refused (HL_E_CONNECT_REFUSED)                                   (one line, exit 7)
+
    This program also shows the foreign-loop API: on POSIX it runs its own poll() over the
    library's sockets (hl_pollfds) and stdin (fd 0), sleeps at most hl_next_timeout, and hands the
    readiness back with hl_process. On Windows, where WSAPoll cannot wait on a console or pipe, it
@@ -66,7 +119,8 @@
 
    Memory: hlcat never calls malloc. The context lives in one static block of HLCAT_MEMORY bytes
    (40 MiB, mostly untouched virtual memory; rebuild with -DHLCAT_MEMORY=N for more); hlcat checks
-   hl_ctx_size against it and says what a configuration would need.
+   hl_ctx_size against it and says what a configuration would need. For HTTP the context has one
+   request slot whose http_request_size is HLCAT_DATA_MAX plus 64 KiB for the head.
 
    Build: cc -std=c99 -I. examples/hlcat.c -o build/hlcat                       (ws:// only)
           cc -std=c99 -I. -DHL_ENABLE_TLS=1 -I/usr/include/bearssl examples/hlcat.c \
@@ -76,6 +130,7 @@
 #define HL_NET_IMPLEMENTATION
 #include "hl_net.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
@@ -101,6 +156,13 @@
 #define HLCAT_MAX_SUBS 64                         /* --sub; the library's default slot count */
 #define HLCAT_MAX_PINS 4                          /* --pin; what hl_ws_desc accepts */
 #define HLCAT_STATS_MAX (64u << 10)               /* --stats JSON */
+#ifndef HLCAT_DATA_MAX
+#define HLCAT_DATA_MAX (1u << 20)                 /* -d: the HTTP request body */
+#endif
+#define HLCAT_HEAD_ROOM (64u << 10)               /* the HTTP request head, beside the body */
+#define HLCAT_MAX_DATA 16                         /* -d arguments */
+#define HLCAT_MAX_RESP_HEADERS 128                /* response headers kept (http_max_headers) */
+#define HLCAT_OPT_NAME 32                         /* room for an option's name in messages */
 
 static unsigned char hlcat_memory[HLCAT_MEMORY];
 
@@ -128,6 +190,20 @@ typedef struct hlcat {
     unsigned char pins[32 * HLCAT_MAX_PINS];
     int npins;
     int insecure;
+    /* HTTP */
+    int http;               /* the URL is http:// or https:// */
+    const char *method;     /* -X; NULL: GET, or POST with -d */
+    const char *data_args[HLCAT_MAX_DATA]; /* -d, in order */
+    int ndata;
+    size_t data_len;        /* bytes of the body in hlcat_data */
+    int data_errno;         /* why reading a -d @FILE failed */
+    int include;            /* -i */
+    int fail;               /* -f */
+    int retries;            /* --retry as hl_http_req.retries: 0 the library's default, -1 none */
+    int idempotent;
+    uint32_t max_time_ms;   /* --max-time; 0: the library's default */
+    char ws_opt[HLCAT_OPT_NAME];   /* the first WebSocket-only option given ("" none) */
+    char http_opt[HLCAT_OPT_NAME]; /* the first HTTP-only option given */
     /* the connection */
     hl_ctx *ctx;
     hl_ws ws;
@@ -157,6 +233,7 @@ typedef struct hlcat {
 } hlcat;
 
 static hlcat hlcat_state;
+static unsigned char hlcat_data[HLCAT_DATA_MAX]; /* the HTTP request body (-d) */
 static volatile sig_atomic_t hlcat_interrupts;
 
 static void hlcat_on_sigint(int sig)
@@ -241,13 +318,13 @@ static int hlcat_headers(void *user, hl_header *out, int max)
 }
 
 /* Always installed: the last ERROR line is kept to explain a failed call (the library says
-   why there); with -v -v every line is printed. */
+   why there); with -v -v (for HTTP: -v) every line is printed. */
 static void hlcat_log(void *user, hl_log_level level, uint32_t conn_id, const char *msg)
 {
     static const char *const names[] = {"?", "error", "warn", "info", "debug"};
     hlcat *h = (hlcat *)user;
     if (level == HL_LOG_ERROR) snprintf(h->lib_error, sizeof h->lib_error, "%s", msg);
-    if (h->verbose >= 2)
+    if (h->verbose >= 2 || (h->http && h->verbose))
         fprintf(stderr, "hlcat: [lib %s #%lx] %s\n", names[(unsigned)level <= 4 ? (unsigned)level : 0],
                 (unsigned long)conn_id, msg);
 }
@@ -656,24 +733,233 @@ static int hlcat_outcome(const hlcat *h)
     return 1;
 }
 
+/* ---- HTTP ---- */
+
+/* Append n bytes to the request body; -1 when they do not fit. */
+static int hlcat_data_put(hlcat *h, const void *p, size_t n)
+{
+    if (n > sizeof hlcat_data - h->data_len) return -1;
+    if (n) memcpy(hlcat_data + h->data_len, p, n);
+    h->data_len += n;
+    return 0;
+}
+
+/* Append a whole file (stdin for "-"). 0, -1 when it does not fit, -2 when it cannot be read
+   (h->data_errno says why). */
+static int hlcat_data_file(hlcat *h, const char *path)
+{
+    int is_stdin = strcmp(path, "-") == 0, rc = 0;
+    FILE *f;
+    errno = 0;
+    f = is_stdin ? stdin : fopen(path, "rb");
+    if (!f) {
+        h->data_errno = errno;
+        return -2;
+    }
+#if defined(_WIN32)
+    if (is_stdin) _setmode(_fileno(stdin), _O_BINARY);
+#endif
+    for (;;) {
+        size_t room = sizeof hlcat_data - h->data_len, got;
+        unsigned char extra;
+        if (room == 0) { /* full: one byte more is too much */
+            if (fread(&extra, 1, 1, f) == 1) rc = -1;
+            break;
+        }
+        got = fread(hlcat_data + h->data_len, 1, room, f);
+        h->data_len += got;
+        if (got < room) break;
+    }
+    if (rc == 0 && ferror(f)) {
+        h->data_errno = errno;
+        rc = -2;
+    }
+    if (!is_stdin) fclose(f);
+    return rc;
+}
+
+/* The body from the -d arguments, joined with '&' as curl joins them. Returns -1 to go on, or
+   an exit status. */
+static int hlcat_load_data(hlcat *h)
+{
+    int i, rc = 0;
+    h->data_len = 0;
+    for (i = 0; i < h->ndata && rc == 0; i++) {
+        const char *a = h->data_args[i];
+        if (i > 0) rc = hlcat_data_put(h, "&", 1);
+        if (rc == 0) rc = a[0] == '@' ? hlcat_data_file(h, a + 1) : hlcat_data_put(h, a, strlen(a));
+        if (rc == -2) {
+            const char *why = h->data_errno ? strerror(h->data_errno) : "read error";
+            if (strcmp(a, "@-") == 0) fprintf(stderr, "hlcat: -d @-: cannot read stdin: %s\n", why);
+            else fprintf(stderr, "hlcat: -d %s: cannot read '%s': %s\n", a, a + 1, why);
+            return 2;
+        }
+    }
+    if (rc == -1) {
+        fprintf(stderr, "hlcat: the request body (-d) is over %lu bytes, hlcat's limit; nothing was sent "
+                        "(rebuild with -DHLCAT_DATA_MAX=N for more)\n", (unsigned long)HLCAT_DATA_MAX);
+        return 63;
+    }
+    return -1;
+}
+
+/* The exit status of a request that got no response, in the style of curl's. */
+static int hlcat_http_exit(int result)
+{
+    switch (result) {
+    case HL_E_INVALID: case HL_E_BAD_URL: return 2;
+    case HL_E_DNS: return 6;
+    case HL_E_CONNECT_REFUSED: case HL_E_CONNECT: return 7;
+    case HL_E_HTTP_PROTOCOL: case HL_E_HEADER_TOO_BIG: return 8;
+    case HL_E_CONNECT_TIMEOUT: case HL_E_HANDSHAKE_TIMEOUT: case HL_E_REQUEST_TIMEOUT: return 28;
+    case HL_E_TLS: return 35;
+    case HL_E_TLS_CERT: return 60;
+    case HL_E_MSG_TOO_BIG: return 63;
+    case HL_E_RATE_LIMITED: case HL_E_CIRCUIT_OPEN: return 75;
+    default: return 1;
+    }
+}
+
+/* Header values -v does not show. */
+static int hlcat_secret_header(const char *name)
+{
+    static const char *const secret[] = {"authorization", "proxy-authorization", "cookie"};
+    size_t i, k;
+    for (i = 0; i < sizeof secret / sizeof secret[0]; i++) {
+        for (k = 0; secret[i][k] && tolower((unsigned char)name[k]) == secret[i][k]; k++) {
+        }
+        if (!secret[i][k] && !name[k]) return 1;
+    }
+    return 0;
+}
+
+/* An https:// URL naming an IP address, which no certificate name check can cover: without a
+   name the TLS layer checks none, so hlcat refuses it itself (as hl_ws_connect does for wss://
+   without a pin), unless --insecure says any certificate will do. */
+static int hlcat_https_ip(const hlcat *h)
+{
+    hl_url u;
+    size_t i;
+    int digits_dots = 1;
+    if (h->insecure || hl_url_parse(h->url, &u, NULL, 0) != HL_OK || u.scheme != HL_SCHEME_HTTPS) return 0;
+    for (i = 0; u.host[i]; i++)
+        if (!isdigit((unsigned char)u.host[i]) && u.host[i] != '.') digits_dots = 0;
+    return u.is_ipv6 || digits_dots; /* (no top-level domain is all digits) */
+}
+
+/* A method as HTTP spells one: a token (RFC 9110 5.6.2). */
+static int hlcat_method_ok(const char *m)
+{
+    if (!*m) return 0;
+    for (; *m; m++)
+        if (!isalnum((unsigned char)*m) && !strchr("!#$%&'*+-.^_`|~", *m)) return 0;
+    return 1;
+}
+
+/* One request with hl_http_fetch; the body to stdout. Returns the exit status. */
+static int hlcat_http(hlcat *h)
+{
+    hl_http_req req;
+    hl_http_response r;
+    const char *method = h->method ? h->method : h->ndata ? "POST" : "GET";
+    char verdict[480];
+    int rc, status = 0, i;
+
+    memset(&req, 0, sizeof req);
+    req.method = method;
+    req.url = h->url;
+    req.headers = h->nheaders ? h->headers : NULL;
+    req.header_count = h->nheaders;
+    req.body = h->ndata ? hlcat_data : NULL;
+    req.body_len = h->data_len;
+    req.idempotent = h->idempotent;
+    req.retries = h->retries;
+    req.timeout_ms = h->max_time_ms;
+    if (h->verbose) {
+        fprintf(stderr, "hlcat: > %s %s\n", method, h->url);
+        for (i = 0; i < h->nheaders; i++)
+            fprintf(stderr, "hlcat: > %s: %s\n", h->headers[i].name,
+                    hlcat_secret_header(h->headers[i].name) ? "(hidden)" : h->headers[i].value);
+        if (h->ndata) fprintf(stderr, "hlcat: > %lu body bytes\n", (unsigned long)h->data_len);
+    }
+    h->lib_error[0] = '\0';
+    if (hlcat_https_ip(h)) {
+        memset(&r, 0, sizeof r);
+        rc = HL_E_TLS_CERT;
+        snprintf(h->lib_error, sizeof h->lib_error, "%s", "an IP address cannot be verified by name; use the "
+                 "server's DNS name (or --insecure, lab use only)");
+    } else {
+        rc = hl_http_fetch(h->ctx, &req, &r);
+    }
+    verdict[0] = '\0';
+    if (h->verbose && rc == HL_OK) {
+        fprintf(stderr, "hlcat: < HTTP/1.1 %d, %lu body bytes\n", r.status, (unsigned long)r.body_len);
+        for (i = 0; i < r.header_count; i++)
+            fprintf(stderr, "hlcat: < %s: %s\n", r.headers[i].name, r.headers[i].value);
+    }
+    if (h->verbose && r.request_id)
+        fprintf(stderr, "hlcat: request %s: %lu attempt(s), %lu retr%s, %.1f ms\n", r.request_id,
+                (unsigned long)r.attempts, (unsigned long)(r.attempts ? r.attempts - 1 : 0),
+                r.attempts == 2 ? "y" : "ies", (double)r.latency_ns / 1e6);
+    if (rc == HL_OK && h->fail && r.status >= 400) {
+        snprintf(verdict, sizeof verdict, "hlcat: %s %s: the server answered HTTP %d (--fail)\n", method, h->url,
+                 r.status);
+        status = 22;
+    } else if (rc == HL_OK) {
+        if (h->include) {
+            printf("HTTP/1.1 %d\n", r.status);
+            for (i = 0; i < r.header_count; i++) printf("%s: %s\n", r.headers[i].name, r.headers[i].value);
+            putchar('\n');
+        }
+        if (r.body_len) fwrite(r.body, 1, r.body_len, stdout);
+        if (fflush(stdout) != 0 || ferror(stdout)) {
+            snprintf(verdict, sizeof verdict, "hlcat: writing stdout failed: %s\n", strerror(errno));
+            status = 23;
+        }
+    } else {
+        hl_url url;
+        char why[128];
+        if (rc == HL_E_BAD_URL && hl_url_parse(h->url, &url, why, sizeof why) != HL_OK)
+            snprintf(verdict, sizeof verdict, "hlcat: bad URL '%s': %s (%s)\n", h->url, why, hl_result_name(rc));
+        else if (rc == HL_E_UNSUPPORTED)
+            snprintf(verdict, sizeof verdict, "hlcat: cannot fetch '%s': this build has no TLS for https:// (%s)\n",
+                     h->url, hl_result_name(rc));
+        else /* the library's ERROR line says why a call was refused; the response, why it failed */
+            snprintf(verdict, sizeof verdict, "hlcat: %s %s failed: %s (%s)%s\n", method, h->url,
+                     h->lib_error[0] ? h->lib_error : r.detail && r.detail[0] ? r.detail : hl_result_str(rc),
+                     hl_result_name(rc),
+                     rc == HL_E_MSG_TOO_BIG && !h->lib_error[0] ? "; --max-message raises the limit" : "");
+        status = hlcat_http_exit(rc);
+    }
+    if (h->stats) { /* after the response is used: this call may release it */
+        h->stats_len = hl_stats_json(h->ctx, h->stats_json, sizeof h->stats_json);
+        if (h->stats_len > 0) fprintf(stderr, "%s\n", h->stats_json);
+        else fprintf(stderr, "hlcat: --stats: %s\n", hl_result_str(h->stats_len));
+    }
+    fputs(verdict, stderr);
+    return status;
+}
+
 /* ---- options ---- */
 
 static void hlcat_usage(FILE *f)
 {
     fprintf(f,
             "usage: hlcat [options] URL\n"
-            "Prints each message received on its own line on stdout (binary as hex) and sends\n"
-            "each stdin line as a text message. At the end of stdin it closes with 1000 once\n"
-            "the send queue has drained, unless -n, --reconnect or --sub keep it receiving.\n"
+            "ws:// and wss://: prints each message received on its own line on stdout (binary\n"
+            "as hex) and sends each stdin line as a text message. At the end of stdin it closes\n"
+            "with 1000 once the send queue has drained, unless -n, --reconnect or --sub keep it\n"
+            "receiving. http:// and https://: one request, like curl (see HTTP below).\n"
             "\n"
-            "  -H 'Name: value'      extra handshake header (repeatable, up to %d)\n"
+            "  -H 'Name: value'      extra handshake or request header (repeatable, up to %d)\n"
             "  -s PROTOS             subprotocols to offer, comma separated\n"
             "  -n N                  exit after N messages received (closes with 1000 first);\n"
             "                        subscription messages count too\n"
             "  -v                    lifecycle events on stderr; -v -v adds the library's log\n"
             "  --binary-raw          print binary messages as raw bytes instead of hex\n"
-            "  --max-message BYTES   largest message accepted (default 1048576)\n"
-            "  --connect-timeout S   TCP connect and upgrade timeout in seconds (default 10)\n"
+            "  --max-message BYTES   largest message or response body accepted (default 1048576)\n"
+            "  --connect-timeout S   TCP connect, and upgrade or TLS handshake, timeout in\n"
+            "                        seconds (default 10)\n"
             "  --stats               the library's statistics as JSON on stderr at exit\n"
             "  -h, --help            this help\n"
             "\n"
@@ -690,17 +976,49 @@ static void hlcat_usage(FILE *f)
             "  --app-ping S          the profile's application ping every S seconds (default:\n"
             "                        the profile's, 50 for hyperliquid; 0: none)\n"
             "  --stale S             report (-v) a subscription silent for S seconds\n"
-            "\n"
-            "TLS (wss://)%s:\n"
+            "\n",
+            HL_MAX_EXTRA_HEADERS, HLCAT_MAX_SUBS);
+    fprintf(f, /* (pieces below 4095 characters, the longest literal C99 promises) */
+            "HTTP (http://, https://): the response body goes to stdout exactly as received.\n"
+            "  -X, --request METHOD  request method (default GET, or POST with -d)\n"
+            "  -d, --data DATA       request body, sent byte for byte; @FILE reads FILE, @- stdin;\n"
+            "                        several are joined with '&'; at most %lu bytes\n"
+            "  -i, --include         print \"HTTP/1.1 <status>\", the headers and an empty line\n"
+            "                        before the body\n"
+            "  -I, --head            a HEAD request, its head printed (-X HEAD -i)\n"
+            "  -f, --fail            status 400 or more: print nothing and exit 22\n"
+            "  --retry N             retries of an idempotent request after a network failure,\n"
+            "                        timeout, 5xx, 408 or 429 (default 2; 0: none)\n"
+            "  --idempotent          the request may be retried whatever its method (a POST)\n"
+            "  --max-time S          the whole request, retries included (default 30)\n"
+            "  -v                    request, response head, request id, attempts, retries,\n"
+            "                        latency and the library's log on stderr\n"
+            "\n",
+            (unsigned long)HLCAT_DATA_MAX);
+    fprintf(f,
+            "TLS (wss://, https://)%s:\n"
             "  --ca FILE             trust the PEM certificates in FILE (default: the system's)\n"
             "  --pin SHA256          accept the server whose public key has this SHA-256, in hex\n"
-            "                        or base64 (repeatable, up to %d); stands in for CA trust\n"
+            "                        or base64 (repeatable, up to %d); stands in for CA trust;\n"
+            "                        wss:// only\n"
             "  --insecure            accept ANY certificate: no protection at all (lab use only)\n"
             "\n"
-            "Exit status: 0 after a normal close (the server's close frame carries 1000, 1001\n"
-            "or no code, or it never answered hlcat's own close), 1 on a failure (one line on\n"
-            "stderr says why), 2 on a usage error, 130 after Ctrl-C while nothing was open.\n",
-            HL_MAX_EXTRA_HEADERS, HLCAT_MAX_SUBS, HL_ENABLE_TLS ? "" : " - not in this build", HLCAT_MAX_PINS);
+            "Exit status (ws://, wss://): 0 after a normal close (the server's close frame\n"
+            "carries 1000, 1001 or no code, or it never answered hlcat's own close), 1 on a\n"
+            "failure (one line on stderr says why), 2 on a usage error, 130 after Ctrl-C while\n"
+            "nothing was open.\n"
+            "Exit status (http://, https://), as curl's, with one line on stderr saying why:\n"
+            "   0 a response, any status (with --fail: below 400)\n"
+            "  22 --fail and a status of 400 or more\n"
+            "   2 usage error, bad URL, a header or method the library refuses\n"
+            "   6 DNS failure              7 connect refused or failed\n"
+            "  28 timeout (connect, TLS handshake, first byte, --max-time)\n"
+            "  35 TLS handshake failure   60 certificate not accepted\n"
+            "   8 malformed response (or its head over the limits)\n"
+            "  63 body too big (-d, or the response over --max-message)\n"
+            "  75 rate limited or circuit breaker open (temporary)\n"
+            "  23 writing stdout failed    1 anything else\n",
+            HL_ENABLE_TLS ? "" : " - not in this build", HLCAT_MAX_PINS);
 }
 
 static int hlcat_bad_usage(const char *fmt, const char *arg)
@@ -743,11 +1061,49 @@ static int hlcat_takes_value(const char *a)
 {
     static const char *const names[] = {"-H", "-s", "-n", "--max-message", "--connect-timeout", "--ping",
                                         "--backoff-initial", "--backoff-max", "--profile", "--sub",
-                                        "--app-ping", "--stale", "--ca", "--pin"};
+                                        "--app-ping", "--stale", "--ca", "--pin", "-X", "--request", "-d",
+                                        "--data", "--data-binary", "--retry", "--max-time"};
     size_t i;
     for (i = 0; i < sizeof names / sizeof names[0]; i++)
         if (strcmp(a, names[i]) == 0) return 1;
     return 0;
+}
+
+/* Is the option (its first n bytes) one of names? */
+static int hlcat_in_list(const char *opt, size_t n, const char *const *names, size_t count)
+{
+    size_t i;
+    for (i = 0; i < count; i++)
+        if (strlen(names[i]) == n && strncmp(opt, names[i], n) == 0) return 1;
+    return 0;
+}
+
+/* Remember the first option that belongs to one kind of URL only, for the check once the URL
+   is known (options may come before it). */
+static void hlcat_note_option(hlcat *h, const char *a)
+{
+    static const char *const ws_only[] = {"-s", "-n", "--binary-raw", "--reconnect", "--ping", "--backoff-initial",
+                                          "--backoff-max", "--profile", "--sub", "--app-ping", "--stale", "--pin"};
+    static const char *const http_only[] = {"-X", "--request", "-d", "--data", "--data-binary", "-i", "--include",
+                                            "-I", "--head", "-f", "--fail", "--retry", "--idempotent", "--max-time"};
+    size_t n = (a[1] == '-' && strchr(a, '=')) ? (size_t)(strchr(a, '=') - a) : strlen(a);
+    if (n >= HLCAT_OPT_NAME) return;
+    if (!h->ws_opt[0] && hlcat_in_list(a, n, ws_only, sizeof ws_only / sizeof ws_only[0])) {
+        memcpy(h->ws_opt, a, n);
+        h->ws_opt[n] = '\0';
+    }
+    if (!h->http_opt[0] && hlcat_in_list(a, n, http_only, sizeof http_only / sizeof http_only[0])) {
+        memcpy(h->http_opt, a, n);
+        h->http_opt[n] = '\0';
+    }
+}
+
+/* Case-insensitive: does s start with the lowercase prefix p? */
+static int hlcat_prefix(const char *s, const char *p)
+{
+    for (; *p; s++, p++)
+        if (tolower((unsigned char)*s) != *p) return 0;
+    return 1;
 }
 
 #if !HL_ENABLE_TLS
@@ -786,6 +1142,7 @@ static int hlcat_parse_args(hlcat *h, hl_config *cfg, int argc, char **argv)
             h->url = a;
             continue;
         }
+        hlcat_note_option(h, a);
         if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
             hlcat_usage(stdout);
             return 0;
@@ -808,6 +1165,23 @@ static int hlcat_parse_args(hlcat *h, hl_config *cfg, int argc, char **argv)
         }
         if (strcmp(a, "--stats") == 0) {
             h->stats = 1;
+            continue;
+        }
+        if (strcmp(a, "-i") == 0 || strcmp(a, "--include") == 0) {
+            h->include = 1;
+            continue;
+        }
+        if (strcmp(a, "-I") == 0 || strcmp(a, "--head") == 0) {
+            h->method = "HEAD";
+            h->include = 1;
+            continue;
+        }
+        if (strcmp(a, "-f") == 0 || strcmp(a, "--fail") == 0) {
+            h->fail = 1;
+            continue;
+        }
+        if (strcmp(a, "--idempotent") == 0) {
+            h->idempotent = 1;
             continue;
         }
         if (strcmp(a, "--insecure") == 0) {
@@ -875,6 +1249,20 @@ static int hlcat_parse_args(hlcat *h, hl_config *cfg, int argc, char **argv)
         } else if (strcmp(name, "--stale") == 0) {
             if (hlcat_seconds_ms(val, 0.001, &h->stale_ms) != 0)
                 return hlcat_bad_usage("--stale wants seconds (0.001 to 2000000), not '%s'", val);
+        } else if (strcmp(name, "-X") == 0 || strcmp(name, "--request") == 0) {
+            if (!hlcat_method_ok(val))
+                return hlcat_bad_usage("-X wants an HTTP method such as GET or POST, not '%s'", val);
+            h->method = val;
+        } else if (strcmp(name, "-d") == 0 || strcmp(name, "--data") == 0 || strcmp(name, "--data-binary") == 0) {
+            if (h->ndata >= HLCAT_MAX_DATA) return hlcat_bad_usage("too many -d (at most 16): '%s'", val);
+            h->data_args[h->ndata++] = val;
+        } else if (strcmp(name, "--retry") == 0) {
+            if (hlcat_number(val, 0, 1000, &num) != 0 || num != (double)(int)num)
+                return hlcat_bad_usage("--retry wants a whole number of retries (0 to 1000), not '%s'", val);
+            h->retries = num == 0 ? -1 : (int)num; /* hl_http_req.retries: -1 is none, 0 the default */
+        } else if (strcmp(name, "--max-time") == 0) {
+            if (hlcat_seconds_ms(val, 0.001, &h->max_time_ms) != 0)
+                return hlcat_bad_usage("--max-time wants seconds (0.001 to 2000000), not '%s'", val);
         } else if (strcmp(name, "--ca") == 0 || strcmp(name, "--pin") == 0) {
 #if HL_ENABLE_TLS
             if (strcmp(name, "--ca") == 0) {
@@ -900,6 +1288,14 @@ static int hlcat_parse_args(hlcat *h, hl_config *cfg, int argc, char **argv)
         }
     }
     if (!h->url) return hlcat_bad_usage("%s", "no URL given");
+    h->http = hlcat_prefix(h->url, "http://") || hlcat_prefix(h->url, "https://");
+    if (h->http && strcmp(h->ws_opt, "--pin") == 0)
+        return hlcat_bad_usage("%s", "--pin is for wss:// only: the library's HTTP client takes no pins "
+                                     "(trust the server's CA with --ca instead)");
+    if (h->http && h->ws_opt[0])
+        return hlcat_bad_usage("%s is a WebSocket option (ws://, wss://), not for http:// or https://", h->ws_opt);
+    if (!h->http && h->http_opt[0])
+        return hlcat_bad_usage("%s is an HTTP option (http://, https://), not for ws:// or wss://", h->http_opt);
     if (h->nsubs && !h->profile) return hlcat_bad_usage("%s", "--sub needs --profile (e.g. --profile hyperliquid)");
     if (h->app_ping_set && !h->profile) return hlcat_bad_usage("%s", "--app-ping needs --profile");
     if (h->stale_ms && !h->nsubs) return hlcat_bad_usage("%s", "--stale needs --sub");
@@ -921,7 +1317,8 @@ static int hlcat_connect_failed(const hlcat *h, int rc)
         fprintf(stderr, "hlcat: cannot connect to '%s': this build has no TLS for wss:// (%s)\n", h->url,
                 hl_result_name(rc));
     else if (rc == HL_E_BAD_URL)
-        fprintf(stderr, "hlcat: bad URL '%s': not ws:// or wss:// (%s)\n", h->url, hl_result_name(rc));
+        fprintf(stderr, "hlcat: bad URL '%s': not ws://, wss://, http:// or https:// (%s)\n", h->url,
+                hl_result_name(rc));
     else if (rc == HL_E_TLS_CERT && strstr(h->lib_error, "IP address"))
         fprintf(stderr, "hlcat: cannot connect to '%s': an IP address cannot be verified by name; give the "
                         "server's key with --pin, or use its DNS name (%s)\n", h->url, hl_result_name(rc));
@@ -947,6 +1344,17 @@ int main(int argc, char **argv)
     cfg.log = hlcat_log;
     cfg.user = h;
     cfg.log_level = h->verbose >= 2 ? HL_LOG_DEBUG : HL_LOG_ERROR;
+    if (h->http) {
+        /* one request: one slot holding the whole rendered request (head and -d body), which
+           must also fit the connection's send buffer */
+        cfg.http_max_requests = 1;
+        cfg.http_request_size = HLCAT_DATA_MAX + HLCAT_HEAD_ROOM;
+        cfg.send_queue_size = cfg.http_request_size;
+        cfg.http_max_headers = HLCAT_MAX_RESP_HEADERS;
+        if (h->verbose == 1) cfg.log_level = HL_LOG_INFO; /* retries and failures */
+        status = hlcat_load_data(h);
+        if (status >= 0) return status;
+    }
     cfg.tls_ca_file = h->ca_file;
     cfg.tls_insecure = h->insecure;
 
@@ -968,8 +1376,7 @@ int main(int argc, char **argv)
                         "the path can read and change this connection. Lab use only.\n");
 
 #if defined(_WIN32)
-    if (h->binary_raw) _setmode(_fileno(stdout), _O_BINARY);
-    signal(SIGINT, hlcat_on_sigint);
+    if (h->binary_raw || h->http) _setmode(_fileno(stdout), _O_BINARY);
 #else
     /* With fd 0 closed, a socket could become fd 0 and be read as stdin: hold it with
        /dev/null (an empty stdin) before the library opens any socket. */
@@ -977,6 +1384,15 @@ int main(int argc, char **argv)
         fprintf(stderr, "hlcat: stdin is closed and /dev/null cannot stand in for it\n");
         return 1;
     }
+#endif
+    if (h->http) { /* Ctrl-C keeps its default action: it ends hlcat at once */
+        status = hlcat_http(h);
+        hl_ctx_shutdown(h->ctx);
+        return status;
+    }
+#if defined(_WIN32)
+    signal(SIGINT, hlcat_on_sigint);
+#else
     {
         struct sigaction sa;
         memset(&sa, 0, sizeof sa);

@@ -5,12 +5,17 @@
    with TLS on certificates from tests/tls/make_certs.sh) and against a local socket that
    refuses connections. It checks what a user sees: the lines on stdout, the one-line failure
    messages, -v lifecycle lines and --stats JSON on stderr, and the exit status.
+   HTTP mode (http://, https://) runs against tests/servers/http_fault_server.py and, for
+   https://, Debian's nginx (tests/http/start_nginx.sh) with the same test certificates: the
+   body on stdout byte for byte, -i heads, -d bodies (literal, @FILE, @-), retries seen with -v,
+   and the curl-style exit codes.
    No timing is asserted: every run has a generous time limit, past which the test fails.
    POSIX only, like the harness. */
 #define _DEFAULT_SOURCE /* usleep and friends in the harness under -std=c99 (glibc) */
 #include "harness.h"
 
 #include <arpa/inet.h>
+#include <dirent.h>
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <poll.h>
@@ -266,7 +271,7 @@ static void t_usage_errors(void)
     const char *bad_h[] = {"-H", "no colon here", "ws://127.0.0.1:1/", NULL};
     const char *unknown[] = {"--frobnicate", "ws://127.0.0.1:1/", NULL};
     const char *bad_url[] = {"ws://[::1", NULL};
-    const char *http_url[] = {"http://127.0.0.1:1/", NULL};
+    const char *ftp_url[] = {"ftp://127.0.0.1:1/", NULL};
     const char *help[] = {"--help", NULL};
     run_hlcat(&g_run, none, "", NULL);
     CHECK_STATUS(2);
@@ -284,9 +289,9 @@ static void t_usage_errors(void)
     CHECK_STATUS(2);
     CHECK_HAS(g_run.err, "hlcat: bad URL 'ws://[::1'");
     CHECK_HAS(g_run.err, "(HL_E_BAD_URL)\n");
-    run_hlcat(&g_run, http_url, "", NULL);
+    run_hlcat(&g_run, ftp_url, "", NULL);
     CHECK_STATUS(2);
-    CHECK_HAS(g_run.err, "not ws:// or wss://");
+    CHECK_HAS(g_run.err, "hlcat: bad URL 'ftp://127.0.0.1:1/'");
     run_hlcat(&g_run, help, "", NULL);
     CHECK_STATUS(0);
     CHECK_HAS(g_run.out, "usage: hlcat [options] URL");
@@ -817,6 +822,455 @@ static void t_tls_args(void)
     CHECK_HAS(g_run.err, "too many --pin (at most 4)");
 }
 
+/* ---- HTTP: tests/servers/http_fault_server.py and nginx ---------------------------------- */
+
+#define IT_DIR "build/it_hlcat"
+
+static int g_http_port;          /* http_fault_server.py */
+static int g_ngx_port, g_ngx_tls_port; /* nginx: plain and HTTPS (0: not running) */
+
+static void it_http_url(char *out, size_t cap, const char *path)
+{
+    snprintf(out, cap, "http://127.0.0.1:%d%s", g_http_port, path);
+}
+
+/* Is s (n bytes) the server's pattern bytes? */
+static int it_is_pattern(const char *s, size_t n)
+{
+    static const char pat[] = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+    size_t i;
+    for (i = 0; i < n; i++)
+        if (s[i] != pat[i % 62]) return 0;
+    return 1;
+}
+
+#define HTTP_NEED()                                                                               \
+    do {                                                                                          \
+        if (g_http_port <= 0) {                                                                   \
+            hl_test_fail_at(__FILE__, __LINE__, "http_fault_server.py did not start");            \
+            return;                                                                               \
+        }                                                                                         \
+    } while (0)
+
+/* GET: the body on stdout exactly, nothing on stderr; a bigger body byte for byte. */
+static void t_http_get(void)
+{
+    char url[128];
+    const char *args[] = {url, NULL};
+    HTTP_NEED();
+    it_http_url(url, sizeof url, "/ok");
+    run_hlcat(&g_run, args, "", NULL);
+    CHECK_STATUS(0);
+    CHECK_EQ(g_run.out_len, 16);
+    CHECK_STR(g_run.out, "0123456789ABCDEF");
+    CHECK_EQ(g_run.err_len, 0);
+    it_http_url(url, sizeof url, "/ok?size=60000&chunked=1&chunk=7000");
+    run_hlcat(&g_run, args, "", NULL);
+    CHECK_STATUS(0);
+    CHECK_EQ(g_run.out_len, 60000);
+    CHECK(it_is_pattern(g_run.out, g_run.out_len));
+}
+
+/* -i: "HTTP/1.1 <status>", the headers as received, an empty line, then the body. */
+static void t_http_include(void)
+{
+    char url[128];
+    const char *args[] = {"-i", url, NULL};
+    HTTP_NEED();
+    it_http_url(url, sizeof url, "/ok?size=4");
+    run_hlcat(&g_run, args, "", NULL);
+    CHECK_STATUS(0);
+    CHECK(strncmp(g_run.out, "HTTP/1.1 200\nX-Conn: ", 21) == 0);
+    CHECK_HAS(g_run.out, "\nX-Seq: 1\nContent-Type: application/octet-stream\nContent-Length: 4\n\n0123");
+    CHECK(g_run.out_len > 4 && strcmp(g_run.out + g_run.out_len - 6, "\n\n0123") == 0);
+    it_http_url(url, sizeof url, "/status?code=404&body=gone");
+    run_hlcat(&g_run, args, "", NULL);
+    CHECK_STATUS(0); /* any status is a response (curl's default) */
+    CHECK(strncmp(g_run.out, "HTTP/1.1 404\n", 13) == 0);
+    CHECK_HAS(g_run.out, "\nContent-Type: text/plain\n");
+    CHECK_HAS(g_run.out, "\n\ngone");
+}
+
+/* POST with -d: literal, @FILE (binary, with NUL and newlines), @- (stdin), and two -d joined
+   with '&'; -v shows the request. */
+static void t_http_post_echo(void)
+{
+    static const char bin[] = "line 1\r\nline 2\n\0zero\xff\xfe end";
+    char url[128], path[96];
+    const char *lit[] = {"-v", "-d", "hello world", "-H", "Content-Type: text/plain", url, NULL};
+    const char *file[] = {"-d", path, url, NULL};
+    const char *std_in[] = {"-d", "@-", url, NULL};
+    const char *two[] = {"-d", "a=1", "-d", "b=2", url, NULL};
+    char arg[100];
+    FILE *f;
+    HTTP_NEED();
+    it_http_url(url, sizeof url, "/echo");
+    run_hlcat(&g_run, lit, "", NULL);
+    CHECK_STATUS(0);
+    CHECK_STR(g_run.out, "hello world");
+    CHECK_HAS(g_run.err, "hlcat: > POST http://127.0.0.1:");
+    CHECK_HAS(g_run.err, "hlcat: > Content-Type: text/plain\n");
+    CHECK_HAS(g_run.err, "hlcat: > 11 body bytes\n");
+    CHECK_HAS(g_run.err, "hlcat: < HTTP/1.1 200, 11 body bytes\n");
+    CHECK_HAS(g_run.err, "hlcat: < X-Method: POST\n");
+    CHECK_HAS(g_run.err, "hlcat: < Content-Type: text/plain\n");
+    snprintf(path, sizeof path, IT_DIR "/body-%ld.bin", (long)getpid());
+    f = fopen(path, "wb");
+    CHECK(f != NULL);
+    if (!f) return;
+    fwrite(bin, 1, sizeof bin - 1, f);
+    fclose(f);
+    snprintf(arg, sizeof arg, "@%s", path);
+    file[1] = arg;
+    run_hlcat(&g_run, file, "", NULL);
+    remove(path);
+    CHECK_STATUS(0);
+    CHECK_EQ(g_run.out_len, sizeof bin - 1);
+    CHECK(memcmp(g_run.out, bin, sizeof bin - 1) == 0);
+    run_hlcat(&g_run, std_in, "from stdin\n", NULL);
+    CHECK_STATUS(0);
+    CHECK_STR(g_run.out, "from stdin\n");
+    run_hlcat(&g_run, two, "", NULL);
+    CHECK_STATUS(0);
+    CHECK_STR(g_run.out, "a=1&b=2");
+}
+
+/* -X PUT with a body; HEAD (-X HEAD -i, and -I): the head, no body. */
+static void t_http_put_head(void)
+{
+    char url[128];
+    const char *put[] = {"-X", "PUT", "-d", "put body", "-i", url, NULL};
+    const char *head[] = {"-X", "HEAD", "-i", url, NULL};
+    const char *head_i[] = {"-I", url, NULL};
+    HTTP_NEED();
+    it_http_url(url, sizeof url, "/echo");
+    run_hlcat(&g_run, put, "", NULL);
+    CHECK_STATUS(0);
+    CHECK_HAS(g_run.out, "\nX-Method: PUT\n");
+    CHECK_HAS(g_run.out, "\nContent-Length: 8\n\nput body");
+    it_http_url(url, sizeof url, "/ok?size=16");
+    run_hlcat(&g_run, head, "", NULL);
+    CHECK_STATUS(0);
+    CHECK(strncmp(g_run.out, "HTTP/1.1 200\n", 13) == 0);
+    CHECK_HAS(g_run.out, "\nContent-Length: 16\n\n");
+    CHECK(g_run.out_len > 2 && strcmp(g_run.out + g_run.out_len - 2, "\n\n") == 0); /* no body */
+    run_hlcat(&g_run, head_i, "", NULL);
+    CHECK_STATUS(0);
+    CHECK_HAS(g_run.out, "\nContent-Length: 16\n\n");
+    CHECK(g_run.out_len > 2 && strcmp(g_run.out + g_run.out_len - 2, "\n\n") == 0);
+}
+
+/* A 503 then a 200: --retry 2 gets "ok", and -v shows the retry, the attempts and the request
+   id; --retry 0 prints the 503's body (exit 0); without --retry the library's default (2)
+   rides out two failures. */
+static void t_http_flaky_retry(void)
+{
+    char url[128];
+    const char *retry[] = {"-v", "--retry", "2", url, NULL};
+    const char *none[] = {"--retry", "0", url, NULL};
+    const char *deflt[] = {"-v", url, NULL};
+    HTTP_NEED();
+    it_http_url(url, sizeof url, "/flaky?fail=1&id=retry2");
+    run_hlcat(&g_run, retry, "", NULL);
+    CHECK_STATUS(0);
+    CHECK_STR(g_run.out, "ok");
+    CHECK_HAS(g_run.err, "hlcat: [lib info #0] http GET /flaky?fail=1&id=retry2 -> 503, retrying in ");
+    CHECK_HAS(g_run.err, "hlcat: < X-Attempt: 2\n");
+    CHECK_HAS(g_run.err, ": 2 attempt(s), 1 retry, ");
+    CHECK_HAS(g_run.err, "hlcat: request ");
+    it_http_url(url, sizeof url, "/flaky?fail=1&id=retry0");
+    run_hlcat(&g_run, none, "", NULL);
+    CHECK_STATUS(0);
+    CHECK_STR(g_run.out, "flaky failure 1/1");
+    it_http_url(url, sizeof url, "/flaky?fail=2&id=default");
+    run_hlcat(&g_run, deflt, "", NULL);
+    CHECK_STATUS(0);
+    CHECK_STR(g_run.out, "ok");
+    CHECK_HAS(g_run.err, ": 3 attempt(s), 2 retries, ");
+}
+
+/* A POST is not retried: the 502 is printed (exit 0), or with --fail nothing and exit 22.
+   --idempotent lets it be retried. The server's counter confirms one attempt each. */
+static void t_http_post_retry(void)
+{
+    char url[128];
+    const char *post[] = {"-v", "-d", "{}", url, NULL};
+    const char *fail[] = {"--fail", "-d", "{}", url, NULL};
+    const char *idem[] = {"-v", "--idempotent", "-d", "{}", url, NULL};
+    const char *count[] = {url, NULL};
+    HTTP_NEED();
+    it_http_url(url, sizeof url, "/exchange?fail=1&id=post");
+    run_hlcat(&g_run, post, "", NULL);
+    CHECK_STATUS(0);
+    CHECK_STR(g_run.out, "bad gateway");
+    CHECK_HAS(g_run.err, "hlcat: < HTTP/1.1 502, 11 body bytes\n");
+    CHECK_HAS(g_run.err, ": 1 attempt(s), 0 retries, ");
+    it_http_url(url, sizeof url, "/exchange?fail=1&id=postfail");
+    run_hlcat(&g_run, fail, "", NULL);
+    CHECK_STATUS(22);
+    CHECK_EQ(g_run.out_len, 0);
+    CHECK_HAS(g_run.err, "/exchange?fail=1&id=postfail: the server answered HTTP 502 (--fail)\n");
+    CHECK_EQ(it_count_lines(g_run.err), 1);
+    it_http_url(url, sizeof url, "/_count?path=/exchange");
+    run_hlcat(&g_run, count, "", NULL);
+    CHECK_STR(g_run.out, "{\"requests\":2,\"connections\":2}");
+    it_http_url(url, sizeof url, "/exchange?fail=1&id=idem");
+    run_hlcat(&g_run, idem, "", NULL);
+    CHECK_STATUS(0);
+    CHECK_HAS(g_run.out, "\"status\":\"ok\"");
+    CHECK_HAS(g_run.err, "-> 502, retrying in ");
+    CHECK_HAS(g_run.err, ": 2 attempt(s), 1 retry, ");
+}
+
+/* --max-time cuts a server that is slow to answer: exit 28. */
+static void t_http_max_time(void)
+{
+    char url[128];
+    const char *args[] = {"--max-time", "0.3", url, NULL};
+    HTTP_NEED();
+    it_http_url(url, sizeof url, "/slow_first_byte?delay_ms=5000");
+    run_hlcat(&g_run, args, "", NULL);
+    CHECK_STATUS(28);
+    CHECK_HAS(g_run.err, "hlcat: GET http://127.0.0.1:");
+    CHECK_HAS(g_run.err, "(HL_E_REQUEST_TIMEOUT)\n");
+    CHECK_EQ(it_count_lines(g_run.err), 1);
+    CHECK_EQ(g_run.out_len, 0);
+}
+
+/* Connection refused: exit 7 and exactly one line naming the hl_result. */
+static void t_http_refused(void)
+{
+    int fd, port = it_refusing_port(&fd);
+    char url[64], want[200];
+    const char *args[] = {"--retry", "1", url, NULL};
+    CHECK(port > 0);
+    if (port <= 0) return;
+    snprintf(url, sizeof url, "http://127.0.0.1:%d/", port);
+    run_hlcat(&g_run, args, "", NULL);
+    close(fd);
+    CHECK_STATUS(7);
+    snprintf(want, sizeof want,
+             "hlcat: GET http://127.0.0.1:%d/ failed: connect to 127.0.0.1:%d failed: Connection refused "
+             "(HL_E_CONNECT_REFUSED)\n", port, port);
+    CHECK_STR(g_run.err, want);
+    CHECK_EQ(g_run.out_len, 0);
+}
+
+/* A malformed response (two different Content-Lengths) is exit 8; a body over --max-message
+   is exit 63. */
+static void t_http_bad_and_big(void)
+{
+    char url[128];
+    const char *args[] = {url, NULL};
+    const char *small[] = {"--max-message", "1000", url, NULL};
+    HTTP_NEED();
+    it_http_url(url, sizeof url, "/bad?kind=two_cl");
+    run_hlcat(&g_run, args, "", NULL);
+    CHECK_STATUS(8);
+    CHECK_HAS(g_run.err, "(HL_E_HTTP_PROTOCOL)\n");
+    CHECK_EQ(g_run.out_len, 0);
+    it_http_url(url, sizeof url, "/ok?size=2000");
+    run_hlcat(&g_run, small, "", NULL);
+    CHECK_STATUS(63);
+    CHECK_HAS(g_run.err, "(HL_E_MSG_TOO_BIG); --max-message raises the limit\n");
+}
+
+/* --stats: the JSON names the endpoint, with its response and byte counts. */
+static void t_http_stats(void)
+{
+    char url[128], want[128];
+    const char *args[] = {"--stats", url, NULL};
+    const char *json;
+    HTTP_NEED();
+    it_http_url(url, sizeof url, "/ok?size=10");
+    run_hlcat(&g_run, args, "", NULL);
+    CHECK_STATUS(0);
+    CHECK_STR(g_run.out, "0123456789");
+    json = strstr(g_run.err, "{\"version\":\"");
+    CHECK(json == g_run.err);
+    if (!json) return;
+    CHECK_EQ(it_count_lines(json), 1);
+    snprintf(want, sizeof want, "\"http_endpoints\":[{\"origin\":\"http://127.0.0.1:%d\",\"path\":\"/ok\"",
+             g_http_port);
+    CHECK_HAS(json, want);
+    CHECK_HAS(json, "\"requests\":1,\"retries\":0,\"responses\":{\"1xx\":0,\"2xx\":1,");
+    CHECK_HAS(json, "\"bytes_in\":10,");
+}
+
+/* Usage: options of the other kind of URL, -d over the limit (nothing sent), bad values. */
+static void t_http_usage(void)
+{
+    char path[96], arg[100];
+    const char *n_http[] = {"-n", "1", "http://127.0.0.1:1/", NULL};
+    const char *d_ws[] = {"-d", "x", "ws://127.0.0.1:1/", NULL};
+    const char *retry_bad[] = {"--retry", "-1", "http://127.0.0.1:1/", NULL};
+    const char *method_bad[] = {"-X", "GE T", "http://127.0.0.1:1/", NULL};
+    const char *big[] = {"-d", arg, "http://127.0.0.1:1/", NULL};
+    const char *missing[] = {"-d", "@" IT_DIR "/no-such-file", "http://127.0.0.1:1/", NULL};
+    const char *host[] = {"-H", "Host: example.com", "http://127.0.0.1:1/", NULL};
+    const char *help[] = {"--help", NULL};
+    FILE *f;
+    static char block[4096];
+    int i;
+    run_hlcat(&g_run, n_http, "", NULL);
+    CHECK_STATUS(2);
+    CHECK_HAS(g_run.err, "hlcat: -n is a WebSocket option (ws://, wss://), not for http:// or https://\n");
+    run_hlcat(&g_run, d_ws, "", NULL);
+    CHECK_STATUS(2);
+    CHECK_HAS(g_run.err, "hlcat: -d is an HTTP option (http://, https://), not for ws:// or wss://\n");
+    run_hlcat(&g_run, retry_bad, "", NULL);
+    CHECK_STATUS(2);
+    CHECK_HAS(g_run.err, "--retry wants a whole number");
+    run_hlcat(&g_run, method_bad, "", NULL);
+    CHECK_STATUS(2);
+    CHECK_HAS(g_run.err, "-X wants an HTTP method");
+    run_hlcat(&g_run, missing, "", NULL);
+    CHECK_STATUS(2);
+    CHECK_HAS(g_run.err, "cannot read '" IT_DIR "/no-such-file': ");
+    run_hlcat(&g_run, host, "", NULL); /* refused by the library before anything is sent */
+    CHECK_STATUS(2);
+    CHECK_HAS(g_run.err, "'Host' is written by the library (HL_E_INVALID)\n");
+    /* 1 MiB + 1 byte: over hlcat's body buffer (the port would refuse: nothing is tried) */
+    snprintf(path, sizeof path, IT_DIR "/big-%ld.bin", (long)getpid());
+    snprintf(arg, sizeof arg, "@%s", path);
+    f = fopen(path, "wb");
+    CHECK(f != NULL);
+    if (!f) return;
+    memset(block, 'b', sizeof block);
+    for (i = 0; i < 256; i++) fwrite(block, 1, sizeof block, f);
+    fputc('!', f);
+    fclose(f);
+    run_hlcat(&g_run, big, "", NULL);
+    remove(path);
+    CHECK_STATUS(63);
+    CHECK_HAS(g_run.err, "hlcat: the request body (-d) is over 1048576 bytes, hlcat's limit; nothing was sent");
+    run_hlcat(&g_run, help, "", NULL);
+    CHECK_STATUS(0);
+    CHECK_HAS(g_run.out, "-X, --request METHOD");
+    CHECK_HAS(g_run.out, "  63 body too big");
+}
+
+/* https:// to nginx: --ca trusts the test CA (exit 0); the system bundle does not (60); an IP
+   address cannot be checked by name (60); a plain HTTP port is not TLS (35). */
+static void t_https_nginx(void)
+{
+    char url[128];
+    const char *ca[] = {"--ca", IT_CERTS "/ca.pem", url, NULL};
+    const char *none[] = {url, NULL};
+    if (g_ngx_tls_port <= 0) {
+        hl_test_fail_at(__FILE__, __LINE__, "nginx with HTTPS did not start (tests/http/start_nginx.sh)");
+        return;
+    }
+    snprintf(url, sizeof url, "https://localhost:%d/ok", g_ngx_tls_port);
+    run_hlcat(&g_run, ca, "", NULL);
+    CHECK_STATUS(0);
+    CHECK_STR(g_run.out, "ok\n");
+    CHECK_EQ(g_run.err_len, 0);
+    snprintf(url, sizeof url, "https://localhost:%d/1k.bin", g_ngx_tls_port);
+    run_hlcat(&g_run, ca, "", NULL);
+    CHECK_STATUS(0);
+    CHECK_EQ(g_run.out_len, 1024);
+    CHECK(it_is_pattern(g_run.out, g_run.out_len));
+    snprintf(url, sizeof url, "https://localhost:%d/ok", g_ngx_tls_port);
+    run_hlcat(&g_run, none, "", NULL);
+    CHECK_STATUS(60);
+    CHECK_HAS(g_run.err, "not end at a trusted CA");
+    CHECK_HAS(g_run.err, "(HL_E_TLS_CERT)\n");
+    CHECK_EQ(g_run.out_len, 0);
+    snprintf(url, sizeof url, "https://127.0.0.1:%d/ok", g_ngx_tls_port);
+    run_hlcat(&g_run, ca, "", NULL);
+    CHECK_STATUS(60);
+    CHECK_HAS(g_run.err, "an IP address cannot be verified by name");
+    snprintf(url, sizeof url, "https://localhost:%d/ok", g_ngx_port);
+    run_hlcat(&g_run, ca, "", NULL);
+    CHECK_STATUS(35);
+    CHECK_HAS(g_run.err, "(HL_E_TLS)\n");
+}
+
+/* A build without TLS refuses https:// (exit 1) and the TLS options (exit 2). */
+static void t_https_no_tls(void)
+{
+    const char *url[] = {"https://localhost:1/", NULL};
+    const char *ca[] = {"--ca", "x.pem", "https://localhost:1/", NULL};
+    run_hlcat(&g_run, url, "", NULL);
+    CHECK_STATUS(1);
+    CHECK_HAS(g_run.err, "this build has no TLS for https:// (HL_E_UNSUPPORTED)\n");
+    run_hlcat(&g_run, ca, "", NULL);
+    CHECK_STATUS(2);
+    CHECK_HAS(g_run.err, "hlcat: --ca is a TLS option");
+}
+
+/* Remove run directories (IT_DIR/nginx-<pid>) left by runs that died before cleaning up. */
+static void it_sweep_nginx_dirs(void)
+{
+    DIR *d = opendir(IT_DIR);
+    struct dirent *e;
+    if (!d) return;
+    while ((e = readdir(d)) != NULL) {
+        char cmd[400], *end;
+        long pid;
+        if (strncmp(e->d_name, "nginx-", 6) != 0) continue;
+        pid = strtol(e->d_name + 6, &end, 10);
+        if (*end || pid <= 0 || kill((pid_t)pid, 0) == 0 || errno != ESRCH) continue;
+        snprintf(cmd, sizeof cmd, "rm -rf '" IT_DIR "/%.200s'", e->d_name);
+        if (system(cmd) != 0) fprintf(stderr, "could not remove " IT_DIR "/%s\n", e->d_name);
+    }
+    closedir(d);
+}
+
+static void run_http_suite(void)
+{
+    static char *const fault[] = {"/usr/bin/python3", "tests/servers/http_fault_server.py", NULL};
+    const char *help[] = {"--help", NULL};
+    hl_test_server srv, ngx;
+    char ngx_dir[96], cmd[160];
+    int tls;
+    memset(&srv, 0, sizeof srv);
+    memset(&ngx, 0, sizeof ngx);
+    if (system("mkdir -p " IT_DIR) != 0) printf("(could not create " IT_DIR ")\n");
+    if (hl_test_server_start(&srv, fault) != 0) {
+        hl_test_fails++;
+        printf("FAIL server_start[http_fault_server]: could not start tests/servers/http_fault_server.py\n");
+    } else {
+        g_http_port = srv.port;
+    }
+    fflush(stdout);
+    HL_TEST(t_http_get);
+    HL_TEST(t_http_include);
+    HL_TEST(t_http_post_echo);
+    HL_TEST(t_http_put_head);
+    HL_TEST(t_http_flaky_retry);
+    HL_TEST(t_http_post_retry);
+    HL_TEST(t_http_max_time);
+    HL_TEST(t_http_refused);
+    HL_TEST(t_http_bad_and_big);
+    HL_TEST(t_http_stats);
+    HL_TEST(t_http_usage);
+    hl_test_server_stop(&srv);
+
+    run_hlcat(&g_run, help, "", NULL);
+    tls = strstr(g_run.out, "not in this build") == NULL;
+    if (!tls) {
+        printf("(%s has no TLS: only the refusal of https:// is tested)\n", HLCAT);
+        HL_TEST(t_https_no_tls);
+        return;
+    }
+    it_sweep_nginx_dirs();
+    snprintf(ngx_dir, sizeof ngx_dir, IT_DIR "/nginx-%ld", (long)getpid());
+    if (system("sh tests/tls/make_certs.sh " IT_CERTS " >/dev/null") == 0) {
+        char *argv[] = {"sh", "tests/http/start_nginx.sh", ngx_dir, "0", "0", IT_CERTS "/ec-chain.pem",
+                        IT_CERTS "/ec.key", NULL};
+        if (hl_test_server_start(&ngx, argv) == 0) {
+            g_ngx_port = ngx.port;
+            g_ngx_tls_port = ngx.port2;
+        }
+    }
+    HL_TEST(t_https_nginx);
+    hl_test_server_stop(&ngx);
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", ngx_dir);
+    if (system(cmd) != 0) fprintf(stderr, "could not remove %s\n", ngx_dir);
+}
+
 /* ---- main --------------------------------------------------------------------------------- */
 
 #define IT_RUN(fn)                                                                                \
@@ -938,5 +1392,6 @@ int main(void)
     run_server_suite("node", node);
     run_hl_suite();
     run_tls_suite();
+    run_http_suite();
     return hl_test_summary();
 }

@@ -474,6 +474,31 @@ static void t_nginx_keepalive(void)
 
 #if HL_ENABLE_TLS
 /* HTTPS to nginx with the test CA: two requests, one TLS handshake (the connection is kept). */
+/* https:// to an IP address: no certificate name can vouch for it, so the request is refused at
+   once unless the origin's key is pinned (the nginx certificate is for DNS:localhost only). */
+static void t_https_ip_literal(void)
+{
+    hl_config cfg;
+    it_ctx c;
+    hl_http_req q;
+    hl_http h;
+    it_resp o;
+    char url[160];
+    NEED_NGINX();
+    if (g_ngx.port2 <= 0) return;
+    it_config(&cfg);
+    cfg.tls_ca_file = IT_CERTS "/ca.pem";
+    if (!it_open(&c, &cfg)) {
+        CHECK(!"context");
+        return;
+    }
+    snprintf(url, sizeof url, "https://127.0.0.1:%d/1k.bin", g_ngx.port2);
+    it_req(&q, NULL, url, &o);
+    CHECK_EQ(hl_http_request(c.ctx, &q, &h), HL_E_TLS_CERT);
+    CHECK(strstr(g_log, "cannot be verified by name") != NULL);
+    it_close(&c);
+}
+
 static void t_https_nginx(void)
 {
     hl_config cfg;
@@ -2038,6 +2063,7 @@ int main(void)
     IT_TEST(t_nginx_keepalive);
 #if HL_ENABLE_TLS
     IT_TEST(t_https_nginx);
+    IT_TEST(t_https_ip_literal);
 #endif
     IT_TEST(t_pool_parallel);
     IT_TEST(t_idle_timeout);
