@@ -17,15 +17,19 @@ static const uint16_t hl__tls_suites[] = {
 };
 
 /* An X.509 engine wrapping br_x509_minimal: adds key pinning, and in insecure mode accepts any
-   chain, taking the key from the first certificate with its own decoder. */
+   chain. Its own decoder reads the first (the server's) certificate, for the key when minimal
+   gives none: insecure mode, and a pinned IP-address host (no certificate name can match an
+   address, so there the pin alone vouches for the key). */
 typedef struct hl__x509 {
     const br_x509_class *vtable; /* first: BearSSL calls through it */
     br_x509_minimal_context minimal;
-    br_x509_decoder_context leaf; /* insecure mode: decodes the first certificate */
+    br_x509_decoder_context leaf; /* decodes the first certificate */
     int cert_index;
     const unsigned char *pins;    /* pin_count SHA-256 digests of SubjectPublicKeyInfo */
     int pin_count;
     int insecure;
+    int ip_host;                  /* the host is an IP address */
+    int use_leaf;                 /* the key to use is the leaf decoder's */
     int pin_failed;
 } hl__x509;
 
@@ -54,8 +58,9 @@ static void hl__x509_start_chain(const br_x509_class **ctx, const char *server_n
     hl__x509 *x = hl__x509_of(ctx);
     x->cert_index = 0;
     x->pin_failed = 0;
+    x->use_leaf = x->insecure;
     x->minimal.vtable->start_chain(&x->minimal.vtable, server_name);
-    if (x->insecure) br_x509_decoder_init(&x->leaf, 0, 0);
+    br_x509_decoder_init(&x->leaf, 0, 0);
 }
 
 static void hl__x509_start_cert(const br_x509_class **ctx, uint32_t length)
@@ -68,7 +73,7 @@ static void hl__x509_append(const br_x509_class **ctx, const unsigned char *buf,
 {
     hl__x509 *x = hl__x509_of(ctx);
     x->minimal.vtable->append(&x->minimal.vtable, buf, len);
-    if (x->insecure && x->cert_index == 0) br_x509_decoder_push(&x->leaf, buf, len);
+    if (x->cert_index == 0) br_x509_decoder_push(&x->leaf, buf, len);
 }
 
 static void hl__x509_end_cert(const br_x509_class **ctx)
@@ -167,11 +172,12 @@ static unsigned hl__x509_end_chain(const br_x509_class **ctx)
     hl__x509 *x = hl__x509_of(ctx);
     unsigned err = x->minimal.vtable->end_chain(&x->minimal.vtable);
     if (x->insecure && !x->pin_count) return 0;
-    if (x->pin_count > 0 && (x->insecure || err == 0 || err == BR_ERR_X509_NOT_TRUSTED)) {
+    if (x->pin_count > 0 && x->ip_host && err == BR_ERR_X509_BAD_SERVER_NAME) x->use_leaf = 1;
+    if (x->pin_count > 0 && (x->use_leaf || err == 0 || err == BR_ERR_X509_NOT_TRUSTED)) {
         /* A pin stands in for CA trust; name and dates are still checked by minimal, except in
-           insecure mode, where the pin is the only check. */
+           insecure mode and for an IP-address host, where the pin is the only check. */
         unsigned char d[32];
-        const br_x509_pkey *pk = x->insecure ? br_x509_decoder_get_pkey(&x->leaf)
+        const br_x509_pkey *pk = x->use_leaf ? br_x509_decoder_get_pkey(&x->leaf)
                                              : x->minimal.vtable->get_pkey(&x->minimal.vtable, NULL);
         int i;
         if (pk && hl__spki_sha256(pk, d) == 0)
@@ -186,7 +192,7 @@ static unsigned hl__x509_end_chain(const br_x509_class **ctx)
 static const br_x509_pkey *hl__x509_get_pkey(const br_x509_class *const *ctx, unsigned *usages)
 {
     hl__x509 *x = (hl__x509 *)(void *)ctx;
-    if (x->insecure) {
+    if (x->use_leaf) {
         if (usages) *usages = BR_KEYTYPE_KEYX | BR_KEYTYPE_SIGN;
         return br_x509_decoder_get_pkey(&x->leaf);
     }
@@ -373,8 +379,10 @@ static void hl__tls_profile(hl__tls *t)
     br_ssl_engine_add_flags(e, BR_OPT_NO_RENEGOTIATION);
 }
 
-/* Start a handshake with host (NULL: no SNI, no name check; only with a pin or insecure). */
-static int hl__tls_start(hl__tls *t, hl__anchors *a, const hl_config *cfg, const char *host,
+/* Start a handshake with host, which is always given: BearSSL takes it for SNI and checks the
+   certificate against it (a NULL name would silently skip that check). ip_host says the host is
+   an IP address, allowed only with a pin or in insecure mode. */
+static int hl__tls_start(hl__tls *t, hl__anchors *a, const hl_config *cfg, const char *host, int ip_host,
                          uint16_t port, const unsigned char *pins, int npins,
                          const unsigned char seed[32], int64_t unix_now)
 {
@@ -401,10 +409,11 @@ static int hl__tls_start(hl__tls *t, hl__anchors *a, const hl_config *cfg, const
     x->pins = pins;
     x->pin_count = npins;
     x->insecure = cfg->tls_insecure;
+    x->ip_host = ip_host;
     br_ssl_engine_set_x509(&t->cc.eng, &x->vtable);
     br_ssl_engine_set_buffers_bidi(&t->cc.eng, t->ibuf, HL__TLS_IBUF, t->obuf, t->olen);
     /* resume only towards the endpoint the session came from */
-    resume = t->session_ok && t->session_port == port && host && strcmp(t->session_host, host) == 0;
+    resume = t->session_ok && t->session_port == port && strcmp(t->session_host, host) == 0;
     if (!resume) br_ssl_client_forget_session(&t->cc);
     t->offered = resume;
     if (resume) {
@@ -415,10 +424,8 @@ static int hl__tls_start(hl__tls *t, hl__anchors *a, const hl_config *cfg, const
     t->resumed = 0;
     if (!br_ssl_client_reset(&t->cc, host, resume)) return HL_E_TLS;
     t->session_ok = 0;
-    if (host) {
-        HL_MEMCPY(t->session_host, host, strlen(host) + 1);
-        t->session_port = port;
-    }
+    HL_MEMCPY(t->session_host, host, strlen(host) + 1);
+    t->session_port = port;
     return HL_OK;
 }
 

@@ -374,7 +374,7 @@ static void hl__tcp_connected(hl_ctx *ctx, hl__conn *c)
 #if HL_ENABLE_TLS
     if (c->tls) {
         unsigned char seed[32];
-        const char *name = (c->url.is_ipv6 || hl__is_ipv4_literal(c->url.host)) ? NULL : c->url.host;
+        int ip_host = c->url.is_ipv6 || hl__is_ipv4_literal(c->url.host);
         if (ctx->cfg.entropy(ctx->cfg.user, seed, sizeof seed) != 0) {
             hl__conn_fail(ctx, c, HL_E_TLS, 0, "entropy source failed");
             return;
@@ -382,8 +382,8 @@ static void hl__tcp_connected(hl_ctx *ctx, hl__conn *c)
         if (ctx->cfg.tls_insecure)
             hl__log(ctx, HL_LOG_WARN, c->id, "tls_insecure is set: the certificate of %s is NOT verified",
                     c->url.host);
-        if (hl__tls_start(c->t, &ctx->anchors, &ctx->cfg, name, c->url.port, c->pins, c->npins, seed,
-                          ctx->cfg.wall_clock(ctx->cfg.user)) != HL_OK) {
+        if (hl__tls_start(c->t, &ctx->anchors, &ctx->cfg, c->url.host, ip_host, c->url.port, c->pins, c->npins,
+                          seed, ctx->cfg.wall_clock(ctx->cfg.user)) != HL_OK) {
             HL_MEMSET(seed, 0, sizeof seed);
             hl__tls_fail(ctx, c);
             return;
