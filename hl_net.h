@@ -4537,7 +4537,7 @@ struct hl_ctx {
 static int hl__conn_flush(hl__conn *c);
 static void hl__conn_fail(hl_ctx *ctx, hl__conn *c, int result, int sys_errno, const char *fmt, ...);
 static int hl__subs_on_text(hl_ctx *ctx, hl__conn *c, const unsigned char *p, size_t n);
-static void hl__subs_connection_open(hl_ctx *ctx, hl__conn *c, uint64_t now);
+static void hl__subs_connection_open(hl__conn *c);
 static void hl__subs_connection_lost(hl_ctx *ctx, hl__conn *c, uint64_t now);
 static void hl__subs_free_all(hl_ctx *ctx, hl__conn *c);
 static void hl__live_open(hl_ctx *ctx, hl__conn *c, uint64_t now);
@@ -5434,7 +5434,7 @@ static void hl__upgrade_response(hl_ctx *ctx, hl__conn *c, int eof)
         ev.protocol = c->protocol;
         hl__emit(ctx, c, &ev);
     }
-    if (!hl__gone(c)) hl__subs_connection_open(ctx, c, now);
+    if (!hl__gone(c)) hl__subs_connection_open(c);
 }
 
 /* ---- I/O ---- */
@@ -5759,7 +5759,7 @@ static void hl__http_send(hl_ctx *ctx, hl__conn *c, hl__hreq *q, uint64_t now)
     hl__http_parser_init(&c->hp, c->hdrs, (int)ctx->cfg.http_max_headers, ctx->cfg.max_header_size,
                          ctx->cfg.max_message_size, q->head);
     c->first_byte_by = now + (uint64_t)q->first_byte_ms * HL__NS_PER_MS;
-    q->endpoint >= 0 ? (void)(ctx->endpoints[q->endpoint].bytes_out += q->len) : (void)0;
+    ctx->endpoints[q->endpoint].bytes_out += q->len;
     if (!ctx->in_process) c->io_error = hl__conn_flush(c);
 }
 
@@ -6467,11 +6467,10 @@ static uint64_t hl__subs_pump(hl_ctx *ctx, hl__conn *c, uint64_t now)
     return 0;
 }
 
-static void hl__subs_connection_open(hl_ctx *ctx, hl__conn *c, uint64_t now)
+/* The connection opened: its subscriptions are replayed by the pump in this same turn. */
+static void hl__subs_connection_open(hl__conn *c)
 {
-    (void)now;
-    c->kick = c->sub_first >= 0; /* replay at the end of this turn */
-    (void)ctx;
+    c->kick = c->sub_first >= 0;
 }
 
 /* The connection dropped: everything goes back to PENDING (to be replayed) and remembers when

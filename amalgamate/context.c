@@ -150,7 +150,7 @@ struct hl_ctx {
 static int hl__conn_flush(hl__conn *c);
 static void hl__conn_fail(hl_ctx *ctx, hl__conn *c, int result, int sys_errno, const char *fmt, ...);
 static int hl__subs_on_text(hl_ctx *ctx, hl__conn *c, const unsigned char *p, size_t n);
-static void hl__subs_connection_open(hl_ctx *ctx, hl__conn *c, uint64_t now);
+static void hl__subs_connection_open(hl__conn *c);
 static void hl__subs_connection_lost(hl_ctx *ctx, hl__conn *c, uint64_t now);
 static void hl__subs_free_all(hl_ctx *ctx, hl__conn *c);
 static void hl__live_open(hl_ctx *ctx, hl__conn *c, uint64_t now);

@@ -213,7 +213,7 @@ static void hl__http_send(hl_ctx *ctx, hl__conn *c, hl__hreq *q, uint64_t now)
     hl__http_parser_init(&c->hp, c->hdrs, (int)ctx->cfg.http_max_headers, ctx->cfg.max_header_size,
                          ctx->cfg.max_message_size, q->head);
     c->first_byte_by = now + (uint64_t)q->first_byte_ms * HL__NS_PER_MS;
-    q->endpoint >= 0 ? (void)(ctx->endpoints[q->endpoint].bytes_out += q->len) : (void)0;
+    ctx->endpoints[q->endpoint].bytes_out += q->len;
     if (!ctx->in_process) c->io_error = hl__conn_flush(c);
 }
 

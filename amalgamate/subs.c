@@ -224,11 +224,10 @@ static uint64_t hl__subs_pump(hl_ctx *ctx, hl__conn *c, uint64_t now)
     return 0;
 }
 
-static void hl__subs_connection_open(hl_ctx *ctx, hl__conn *c, uint64_t now)
+/* The connection opened: its subscriptions are replayed by the pump in this same turn. */
+static void hl__subs_connection_open(hl__conn *c)
 {
-    (void)now;
-    c->kick = c->sub_first >= 0; /* replay at the end of this turn */
-    (void)ctx;
+    c->kick = c->sub_first >= 0;
 }
 
 /* The connection dropped: everything goes back to PENDING (to be replayed) and remembers when

@@ -457,7 +457,7 @@ static void hl__upgrade_response(hl_ctx *ctx, hl__conn *c, int eof)
         ev.protocol = c->protocol;
         hl__emit(ctx, c, &ev);
     }
-    if (!hl__gone(c)) hl__subs_connection_open(ctx, c, now);
+    if (!hl__gone(c)) hl__subs_connection_open(c);
 }
 
 /* ---- I/O ---- */
