@@ -12,7 +12,8 @@
 #   asan+ubsan     the same programs built with clang -fsanitize=address,undefined
 #   valgrind       the unit tests (every test_* not named test_it_*: those start servers)
 #   gates          compiler/warning matrix, C++, two TUs, HL_NET_STATIC, nm symbol checks,
-#                  no-malloc at run time, Windows and big-endian cross-compiles, README quick start
+#                  no-malloc at run time, Windows and big-endian cross-compiles, the unit tests
+#                  run big-endian (s390x under qemu-user), README quick start
 #   fuzz replay    each tests/fuzz_<name>.c over tests/corpus/<name>/ under ASan+UBSan
 #   autobahn       the conformance suite, when tests/servers/fuzzingserver.py and
 #                  build/autobahn_client exist
@@ -268,6 +269,18 @@ if have s390x-linux-gnu-gcc; then
 $configs
 EOF
 fi
+# Big-endian runs: the unit tests (no sockets to real servers, no BearSSL) built for s390x,
+# to be run under qemu-user in the gates.
+S390_UNITS=
+if have s390x-linux-gnu-gcc && have qemu-s390x; then
+    for t in tests/test_*.c; do
+        case $t in tests/test_it_*) continue ;; esac
+        grep -q 'HL_ENABLE_TLS' "$t" && continue
+        n=$(basename "$t" .c)
+        S390_UNITS="$S390_UNITS $n"
+        job "s390x build $n" s390x-linux-gnu-gcc -std=c99 -O1 -static -I. -I"$WININC" "$t" -o "$GATES/${n}_s390x"
+    done
+fi
 # README quick start: the C block between the quickstart markers.
 qs=$GATES/quickstart.c
 sed -n '/<!-- quickstart:begin -->/,/<!-- quickstart:end -->/p' README.md 2>/dev/null |
@@ -388,6 +401,21 @@ $configs
 EOF
 else
     fail "gate big-endian s390x" "s390x-linux-gnu-gcc not found (make deps installs gcc-s390x-linux-gnu)"
+fi
+for n in $S390_UNITS; do
+    if [ "$(job_rc "s390x build $n")" != 0 ]; then
+        fail "gate big-endian build $n for s390x" "failed" "$(job_log "s390x build $n")"
+        continue
+    fi
+    out=$GATES/${n}_s390x.out
+    if timeout "$TEST_TIMEOUT" qemu-s390x "$GATES/${n}_s390x" >"$out" 2>&1; then
+        pass "gate big-endian run $n under qemu-s390x ($(grep -c '^PASS' "$out") checks)"
+    else
+        fail "gate big-endian run $n under qemu-s390x" "$(grep -m3 '^FAIL' "$out" | tr '\n' ' ')" "$out"
+    fi
+done
+if [ -z "$S390_UNITS" ] && have s390x-linux-gnu-gcc; then
+    fail "gate big-endian run" "qemu-s390x not found (make deps installs qemu-user)"
 fi
 
 if [ -s "$qs" ]; then
