@@ -115,7 +115,7 @@ amalgamate:
 # libFuzzer runtimes. npm comes with nodesource's nodejs; Debian's nodejs needs the npm package.
 DEB_PKGS := build-essential clang libclang-rt-14-dev valgrind python3 python3-websockets nodejs \
             nginx libbearssl-dev libjsmn-dev openssl ca-certificates gcc-mingw-w64-x86-64 \
-            gcc-s390x-linux-gnu qemu-user binutils
+            gcc-s390x-linux-gnu qemu-user binutils wrk
 
 deps:
 	@set -e; missing=; \
