@@ -422,6 +422,8 @@ typedef struct hl_profile {
     int (*sub_route)(const char *sub, size_t sub_len, char *key, size_t cap);
     /* classify a message; must not tokenize it whole (a scan of the envelope is enough) */
     void (*classify)(const char *msg, size_t len, hl_msg_info *info);
+    int sub_no_ack;                /* 1: the venue acknowledges no subscription; one counts as
+                                      ACTIVE once its subscribe message is out */
 } hl_profile;
 
 /* Hyperliquid: {"method":"ping"} every 50 s, subscribe/unsubscribe with acks matched by content,

@@ -205,6 +205,7 @@ static void hl__hl_classify(const char *msg, size_t len, hl_msg_info *info)
 static const hl_profile hl__profile_hl = {
     "hyperliquid", 50000, 2000, 1000,
     hl__hl_app_ping, hl__hl_app_pong, hl__hl_sub_message, hl__hl_sub_route, hl__hl_classify,
+    0, /* every subscription is acknowledged */
 };
 
 HL_API const hl_profile *hl_profile_hyperliquid(void)

@@ -178,6 +178,24 @@ static void hl__subs_free_all(hl_ctx *ctx, hl__conn *c)
     while (c->sub_first >= 0) hl__sub_free(ctx, &ctx->subs[c->sub_first]);
 }
 
+/* The subscription is active (acked, or sent to a venue without acks); after a drop, its gap is
+   reported and its next message flagged. */
+static void hl__sub_activate(hl_ctx *ctx, hl__conn *c, hl__sub *s, uint64_t now)
+{
+    s->active_since = now;
+    hl__sub_set_state(ctx, c, s, HL_SUB_ACTIVE, "");
+    if (s->gap_from && s->id) {
+        hl_event ev;
+        s->st.awaiting_snapshot = 1;
+        hl__event_init(&ev, HL_EV_GAP);
+        ev.sub = hl__sub_handle(s);
+        ev.gap_from_ns = s->gap_from;
+        ev.gap_to_ns = now;
+        s->gap_from = 0;
+        hl__emit(ctx, c, &ev);
+    }
+}
+
 /* Queue one subscribe/unsubscribe message if the venue's bucket and the send queue allow.
    Returns 1 when sent, 0 when it must wait (then *wait_ns, 0 meaning "queue room"). */
 static int hl__sub_send(hl_ctx *ctx, hl__conn *c, hl__sub *s, int unsubscribe, uint64_t now, uint64_t *wait_ns)
@@ -216,8 +234,16 @@ static uint64_t hl__subs_pump(hl_ctx *ctx, hl__conn *c, uint64_t now)
         uint64_t wait = 0;
         if (s->unsub_pending || !s->sent) {
             if (!hl__sub_send(ctx, c, s, s->unsub_pending, now, &wait)) return wait ? now + wait : 0;
-            if (s->unsub_pending) hl__sub_free(ctx, s);
-            else s->sent = 1;
+            if (s->unsub_pending) {
+                hl__sub_free(ctx, s);
+            } else {
+                s->sent = 1;
+                if (c->profile->sub_no_ack) {
+                    hl__sub_activate(ctx, c, s, now);
+                    if (hl__gone(c) || c->state != HL_STATE_OPEN) return 0;
+                    next = s->next; /* the callback may have changed the list */
+                }
+            }
         }
         i = next;
     }
@@ -320,18 +346,7 @@ static int hl__subs_on_text(hl_ctx *ctx, hl__conn *c, const unsigned char *p, si
     case HL_MSGK_SUB_ACK:
         s = hl__sub_by_content(ctx, c, info.sub, info.sub_len);
         if (!s || s->state == HL_SUB_ACTIVE) break;
-        s->active_since = now;
-        hl__sub_set_state(ctx, c, s, HL_SUB_ACTIVE, "");
-        if (s->gap_from && s->id) {
-            hl_event ev;
-            s->st.awaiting_snapshot = 1;
-            hl__event_init(&ev, HL_EV_GAP);
-            ev.sub = hl__sub_handle(s);
-            ev.gap_from_ns = s->gap_from;
-            ev.gap_to_ns = now;
-            s->gap_from = 0;
-            hl__emit(ctx, c, &ev);
-        }
+        hl__sub_activate(ctx, c, s, now);
         return 0;
     case HL_MSGK_UNSUB_ACK:
         return 0;
@@ -350,7 +365,8 @@ static int hl__subs_on_text(hl_ctx *ctx, hl__conn *c, const unsigned char *p, si
         s = info.sub && !(info.text_len >= 13 && memcmp(info.text, "Already unsub", 13) == 0)
                 ? hl__sub_by_content(ctx, c, info.sub, info.sub_len)
                 : NULL;
-        if (s && s->state != HL_SUB_ACTIVE) {
+        /* an error fails a subscription not yet acked; without acks, any one it names */
+        if (s && (s->state != HL_SUB_ACTIVE || c->profile->sub_no_ack)) {
             char detail[160];
             hl__js_unescape(info.text, info.text_len, detail, sizeof detail);
             hl__log(ctx, HL_LOG_WARN, c->id, "subscription %.80s failed: %s", s->json, detail);

@@ -43,10 +43,9 @@
        hl_ws_desc.silence_timeout_ms instead (the server promised something at least every
        acceptKeepaliveTimeout seconds).
      * No per-subscription acknowledgement exists in DXLink (FEED_CONFIG answers FEED_SETUP and
-       names no subscription). The profile reports none, so subscriptions stay HL_SUB_PENDING
-       for ever; their data is routed all the same (the router does not look at the state).
-       What depends on ACTIVE does not happen: no HL_EV_GAP after a reconnect, no HL_EV_STALE.
-       An application that wants them must track the first message of each route itself.
+       names no subscription). The profile says so (sub_no_ack = 1): a subscription counts as
+       HL_SUB_ACTIVE once its FEED_SUBSCRIPTION message is out, so HL_EV_GAP after a reconnect
+       and HL_EV_STALE work as for a venue with acks.
      * An ERROR whose message embeds a subscription object (the subset's server writes
        "Unknown event type: {...}") fails that subscription (HL_SUB_FAILED, the text as detail);
        other errors reach the application as HL_EV_MESSAGE.
@@ -271,6 +270,7 @@ static const hl_profile dxlink_profile_def = {
     0, /* no outbound message budget known */
     0, /* no subscription limit known */
     dxlink_app_ping, dxlink_app_pong, dxlink_sub_message, dxlink_sub_route, dxlink_classify,
+    1, /* DXLink acknowledges no subscription: active once sent */
 };
 
 static const hl_profile *dxlink_profile(void)

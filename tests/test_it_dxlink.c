@@ -418,9 +418,9 @@ static void t_routed(void)
     CHECK(!c.saw_unrouted_data);
     CHECK_EQ(c.disconnects, 0);
     CHECK(!c.closed);
-    /* DXLink acknowledges no subscription: they stay PENDING while their data flows */
+    /* DXLink acknowledges no subscription: the profile's sub_no_ack makes one ACTIVE once sent */
     CHECK_EQ(hl_sub_stats_get(c.ctx, c.routes[0].sub, &ss), HL_OK);
-    CHECK_EQ(ss.state, HL_SUB_PENDING);
+    CHECK_EQ(ss.state, HL_SUB_ACTIVE);
     CHECK(ss.msgs >= 5);
     dx_client_close(&c);
 }
