@@ -165,9 +165,13 @@ static void dx_on_data(hl_ctx *ctx, const hl_msg *msg)
     (void)ctx;
     r->msgs++;
     if (r->c->opens >= 2) r->after_reopen++;
-    /* the message must be the route's: the profile routes by the first event */
-    if (!strstr((const char *)msg->data, "\"type\":\"FEED_DATA\"") || !strstr((const char *)msg->data, r->match))
-        r->wrong++;
+    /* the message must be the route's: the profile routes by the first event (the data is a
+       view, not a C string: search a terminated copy) */
+    char m[2048];
+    size_t n = msg->len < sizeof m - 1 ? msg->len : sizeof m - 1;
+    memcpy(m, msg->data, n);
+    m[n] = '\0';
+    if (!strstr(m, "\"type\":\"FEED_DATA\"") || !strstr(m, r->match)) r->wrong++;
 }
 
 static void dx_on_event(hl_ctx *ctx, const hl_event *ev)
@@ -179,7 +183,11 @@ static void dx_on_event(hl_ctx *ctx, const hl_event *ev)
         if (c->send_setup) CHECK_EQ(dxlink_send_setup(ctx, ev->ws, &c->setup), HL_OK);
         break;
     case HL_EV_MESSAGE: {
-        const char *m = (const char *)ev->data;
+        /* the data is a view, not a C string: what follows it in the buffer is not ours */
+        char m[2048];
+        size_t n = ev->len < sizeof m - 1 ? ev->len : sizeof m - 1;
+        memcpy(m, ev->data, n);
+        m[n] = '\0';
         c->messages++;
         if (strstr(m, "\"type\":\"SETUP\"")) c->saw_setup = 1;
         if (strstr(m, "\"state\":\"AUTHORIZED\"")) c->saw_authorized = 1;
