@@ -4017,7 +4017,23 @@ static int hl__wsp_recv(hl__wsp *p, const hl__wsp_sink *sink, const int *stop)
         } else {
             hl__frame f;
             int h = hl__frame_parse(p->rx + p->rd, p->fill - p->rd, &f);
-            if (h == 0) break;
+            if (h == 0) {
+                /* the first two bytes already say most of what is wrong: fail now, not once the
+                   rest of a header that garbage "announced" has arrived */
+                if (p->fill - p->rd >= 2) {
+                    const unsigned char *b = p->rx + p->rd;
+                    f.fin = b[0] >> 7;
+                    f.rsv = (b[0] >> 4) & 7;
+                    f.opcode = b[0] & 0x0F;
+                    f.masked = b[1] >> 7;
+                    f.len = b[1] & 0x7F; /* 126/127 only mean "longer": over 125 all the same */
+                    if ((f.rsv || f.masked || (f.opcode > 2 && f.opcode < 8) || f.opcode > 10 ||
+                         (f.opcode >= 8 && (!f.fin || f.len > 125))) &&
+                        hl__wsp_check_header(p, &f) != HL_OK)
+                        return p->result;
+                }
+                break;
+            }
             if (h < 0) return hl__wsp_fail(p, HL_E_PROTOCOL, 1002, "64-bit length with the top bit set");
             if (hl__wsp_check_header(p, &f) != HL_OK) return p->result;
             if (f.opcode >= 8) {

@@ -537,6 +537,28 @@ static void test_utf8_fail_fast_mid_fragment(void)
     wsp_free();
 }
 
+/* Garbage that announces a long header fails on its first two bytes, without waiting for the
+   rest of the header it "announced" (a broken peer may send nothing more). */
+static void test_violation_on_two_bytes(void)
+{
+    static const char *const heads[] = {"\xff\xff", "\xc1\x7f", "\x81\xfe", "\x83\x7e", "\x09\x7e",
+                                        "\x89\x7f"};
+    size_t i;
+    for (i = 0; i < sizeof heads / sizeof heads[0]; i++) {
+        wsp_default();
+        CHECK_EQ(feed(heads[i], 2), HL_E_PROTOCOL);
+        CHECK_EQ(g_nlog, 0);
+        CHECK_EQ(tx_take(), 1);
+        CHECK(tx_is_close(0, 1002));
+        wsp_free();
+    }
+    /* a valid start of a long frame just waits for more */
+    wsp_default();
+    CHECK_EQ(feed("\x82\x7f", 2), HL_OK);
+    CHECK_EQ(tx_take(), 0);
+    wsp_free();
+}
+
 /* ---- protocol violations ---- */
 
 typedef struct violation {
@@ -1284,6 +1306,7 @@ int main(void)
     HL_TEST(test_stream_split_every_byte);
     HL_TEST(test_utf8_fail_fast_mid_fragment);
     HL_TEST(test_protocol_violations);
+    HL_TEST(test_violation_on_two_bytes);
     HL_TEST(test_message_too_big);
     HL_TEST(test_close_valid_codes_echoed);
     HL_TEST(test_close_invalid_codes);
