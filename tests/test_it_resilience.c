@@ -522,6 +522,16 @@ static void it_down(it_env *e)
     e->proxy_up = e->srv_up = 0;
 }
 
+/* it_up for a test: on failure the test fails ("server start"), everything started is stopped,
+   and 0 tells the caller to return. */
+static int it_start(it_env *e, int proxy, const char *const *srv_args)
+{
+    if (it_up(e, proxy, srv_args) == 0) return 1;
+    hl_test_fail_at(__FILE__, __LINE__, "server start");
+    it_down(e);
+    return 0;
+}
+
 static hl_breaker_state it_breaker(it_env *e, int i, hl_ws ws)
 {
     hl_ws_stats st;
@@ -688,11 +698,7 @@ static void t_healthy_connection_resets_attempts(void)
     hl_sub sub;
     hl_ws ws;
     int k;
-    if (it_up(&e, 0, args) != 0) {
-        CHECK(!"server start");
-        it_down(&e);
-        return;
-    }
+    if (!it_start(&e, 0, args)) return;
     it_cfg(&cfg);
     CHECK(it_ctx(&e, 0, &cfg) != NULL);
     it_desc(&d, &r, e.url);
@@ -839,11 +845,7 @@ static void t_app_ping_keeps_idle_connection_up(void)
     hl_ws_desc d;
     hl_ws a, b;
     hl_ws_stats st;
-    if (it_up(&e, 0, args) != 0) {
-        CHECK(!"server start");
-        it_down(&e);
-        return;
-    }
+    if (!it_start(&e, 0, args)) return;
     it_cfg(&cfg);
     CHECK(it_ctx(&e, 0, &cfg) != NULL);
     it_desc(&d, &ra, e.url);
@@ -956,11 +958,7 @@ static void t_server_close_1012_reconnects(void)
     hl_sub_desc sd;
     hl_sub sub;
     hl_ws ws;
-    if (it_up(&e, 0, NULL) != 0) {
-        CHECK(!"server start");
-        it_down(&e);
-        return;
-    }
+    if (!it_start(&e, 0, NULL)) return;
     it_cfg(&cfg);
     CHECK(it_ctx(&e, 0, &cfg) != NULL);
     it_desc(&d, &r, e.url);
@@ -1280,11 +1278,7 @@ static void t_server_rejects_subscription_with_its_text(void)
     hl_sub_desc sd;
     hl_sub bad, good;
     hl_ws ws;
-    if (it_up(&e, 0, NULL) != 0) {
-        CHECK(!"server start");
-        it_down(&e);
-        return;
-    }
+    if (!it_start(&e, 0, NULL)) return;
     it_cfg(&cfg);
     CHECK(it_ctx(&e, 0, &cfg) != NULL);
     it_desc(&d, &r, e.url);
@@ -1321,11 +1315,7 @@ static void t_stale_subscription_reported_alone(void)
     hl_sub btc, doge, eth;
     hl_ws ws;
     int before;
-    if (it_up(&e, 0, args) != 0) {
-        CHECK(!"server start");
-        it_down(&e);
-        return;
-    }
+    if (!it_start(&e, 0, args)) return;
     it_cfg(&cfg);
     CHECK(it_ctx(&e, 0, &cfg) != NULL);
     it_desc(&d, &r, e.url);
@@ -1373,11 +1363,7 @@ static void t_unsubscribe_stops_delivery(void)
     char buf[4096];
     size_t len;
     int other;
-    if (it_up(&e, 0, args) != 0) {
-        CHECK(!"server start");
-        it_down(&e);
-        return;
-    }
+    if (!it_start(&e, 0, args)) return;
     it_cfg(&cfg);
     CHECK(it_ctx(&e, 0, &cfg) != NULL);
     it_desc(&d, &r, e.url);
@@ -1451,11 +1437,7 @@ static void t_overflow_reject_new(void)
     int pulled;
     uint64_t first, last;
     long long bad;
-    if (it_up(&e, 0, args) != 0) {
-        CHECK(!"server start");
-        it_down(&e);
-        return;
-    }
+    if (!it_start(&e, 0, args)) return;
     it_overflow_run(&e, &r, HL_OVERFLOW_REJECT_NEW, &sub, &st, &pulled, &first, &last, &bad);
     CHECK(st.msgs >= 10);
     CHECK_EQ(st.queued, 4);
@@ -1479,11 +1461,7 @@ static void t_overflow_drop_oldest(void)
     int pulled;
     uint64_t first, last;
     long long bad;
-    if (it_up(&e, 0, args) != 0) {
-        CHECK(!"server start");
-        it_down(&e);
-        return;
-    }
+    if (!it_start(&e, 0, args)) return;
     it_overflow_run(&e, &r, HL_OVERFLOW_DROP_OLDEST, &sub, &st, &pulled, &first, &last, &bad);
     CHECK(st.msgs >= 10);
     CHECK_EQ(st.queued, 4);
@@ -1506,11 +1484,7 @@ static void t_overflow_conflate(void)
     int pulled;
     uint64_t first, last;
     long long bad;
-    if (it_up(&e, 0, args) != 0) {
-        CHECK(!"server start");
-        it_down(&e);
-        return;
-    }
+    if (!it_start(&e, 0, args)) return;
     it_overflow_run(&e, &r, HL_OVERFLOW_CONFLATE, &sub, &st, &pulled, &first, &last, &bad);
     CHECK(st.msgs >= 10);
     CHECK_EQ(st.queued, 1);
@@ -1539,11 +1513,7 @@ static void t_overflow_backpressure(void)
     size_t len;
     long long prev = -1;
     int order_bad = 0;
-    if (it_up(&e, 0, args) != 0) {
-        CHECK(!"server start");
-        it_down(&e);
-        return;
-    }
+    if (!it_start(&e, 0, args)) return;
     it_overflow_run(&e, &r, HL_OVERFLOW_BACKPRESSURE, &sub, &st, &pulled, &first, &last, &bad);
     CHECK_EQ(st.msgs, 4); /* reading stopped at a full queue */
     CHECK_EQ(st.queued, 4);
@@ -1582,11 +1552,7 @@ static void t_queue_slots_bound_every_queue(void)
     hl_sub sub;
     hl_ws ws;
     hl_sub_stats st;
-    if (it_up(&e, 0, args) != 0) {
-        CHECK(!"server start");
-        it_down(&e);
-        return;
-    }
+    if (!it_start(&e, 0, args)) return;
     it_cfg(&cfg);
     cfg.queue_slots = 3;
     CHECK(it_ctx(&e, 0, &cfg) != NULL);
@@ -1616,11 +1582,7 @@ static void t_queue_slot_size_drops_big_messages(void)
     hl_sub sub;
     hl_ws ws;
     hl_sub_stats st;
-    if (it_up(&e, 0, args) != 0) {
-        CHECK(!"server start");
-        it_down(&e);
-        return;
-    }
+    if (!it_start(&e, 0, args)) return;
     it_cfg(&cfg);
     cfg.queue_slot_size = 128; /* a trades message is longer */
     CHECK(it_ctx(&e, 0, &cfg) != NULL);
@@ -1650,11 +1612,7 @@ static void t_msg_tokens_bounded_by_json_max_tokens(void)
     hl_sub_desc sd;
     hl_sub s;
     hl_ws a, b;
-    if (it_up(&e, 0, args) != 0) {
-        CHECK(!"server start");
-        it_down(&e);
-        return;
-    }
+    if (!it_start(&e, 0, args)) return;
     it_cfg(&cfg);
     CHECK(it_ctx(&e, 0, &cfg) != NULL);
     cfg.json_max_tokens = 8;
@@ -1692,11 +1650,7 @@ static void t_set_reconnect_off_makes_drop_final(void)
     hl_sub_desc sd;
     hl_sub s;
     hl_ws a, b, c;
-    if (it_up(&e, 0, NULL) != 0) {
-        CHECK(!"server start");
-        it_down(&e);
-        return;
-    }
+    if (!it_start(&e, 0, NULL)) return;
     it_cfg(&cfg);
     cfg.max_connections = 3;
     CHECK(it_ctx(&e, 0, &cfg) != NULL);
@@ -1811,11 +1765,7 @@ static void t_stats_json_is_valid_and_lists_subscriptions(void)
     char small[64];
     int n, rc = -1;
     FILE *p;
-    if (it_up(&e, 0, args) != 0) {
-        CHECK(!"server start");
-        it_down(&e);
-        return;
-    }
+    if (!it_start(&e, 0, args)) return;
     it_cfg(&cfg);
     CHECK(it_ctx(&e, 0, &cfg) != NULL);
     it_desc(&d, &r, e.url);
@@ -1861,11 +1811,7 @@ static void t_batch_events_bracket_messages(void)
     hl_sub_desc sd;
     hl_sub s;
     hl_ws a, b;
-    if (it_up(&e, 0, args) != 0) {
-        CHECK(!"server start");
-        it_down(&e);
-        return;
-    }
+    if (!it_start(&e, 0, args)) return;
     it_cfg(&cfg);
     CHECK(it_ctx(&e, 0, &cfg) != NULL);
     memset(&ha, 0, sizeof ha);
@@ -1909,11 +1855,7 @@ static void t_no_profile_no_routing(void)
     hl_sub_desc sd;
     hl_sub s;
     hl_ws a, b;
-    if (it_up(&e, 0, args) != 0) {
-        CHECK(!"server start");
-        it_down(&e);
-        return;
-    }
+    if (!it_start(&e, 0, args)) return;
     it_cfg(&cfg);
     CHECK(it_ctx(&e, 0, &cfg) != NULL);
     it_desc(&d, &ra, e.url);
